@@ -1,0 +1,5 @@
+"""Kedro dataset classes of the project."""
+
+from transfer_invariance.datasets.tensor_set import TensorSetDataset
+
+__all__ = ["TensorSetDataset"]

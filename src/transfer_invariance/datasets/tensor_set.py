@@ -1,0 +1,49 @@
+"""A Kedro dataset for tensor sets, pair sets and checkpoints (nested dicts of tensors)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+import torch
+from kedro.io.core import AbstractDataset, DatasetError
+
+
+class TensorSetDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
+    """Saves a dict of tensors / numbers / strings with ``torch.save``, loads it back safely.
+
+    Writes go to a temporary file renamed into place, so an interrupted run never leaves a
+    half-written artifact; loads use ``weights_only=True`` (no arbitrary code from pickles).
+    """
+
+    def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
+        self._filepath = PurePosixPath(filepath)
+        self.metadata = metadata
+
+    def load(self) -> dict[str, Any]:
+        path = Path(self._filepath)
+        if not path.exists():
+            raise DatasetError(
+                f"'{path}' does not exist: run the pipeline that produces it first "
+                "(e.g. without --only-missing-outputs, or with --from-nodes on its producer)."
+            )
+        try:
+            return torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # torch raises many kinds for truncated or foreign files
+            raise DatasetError(
+                f"'{path}' is corrupt or not a tensor set ({err}). Delete it and rerun."
+            ) from err
+
+    def save(self, data: dict[str, Any]) -> None:
+        path = Path(self._filepath)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".partial")
+        torch.save(data, tmp)
+        os.replace(tmp, path)
+
+    def _exists(self) -> bool:
+        return Path(self._filepath).exists()
+
+    def _describe(self) -> dict[str, Any]:
+        return {"filepath": str(self._filepath)}
