@@ -109,6 +109,27 @@ def resolve_params(
     return out
 
 
+def check_transform_sets(sets: Mapping[str, Sequence[str]], disjoint: bool = False) -> None:
+    """Check named transform sets: known names, none empty and, if required, pairwise disjoint."""
+    for key, names in sets.items():
+        if not names:
+            raise ValueError(f"transform set '{key}' is empty; give at least one transformation.")
+        try:
+            resolve_params(list(names))
+        except ValueError as err:
+            raise ValueError(f"transform set '{key}': {err}") from err
+    if disjoint:
+        keys = list(sets)
+        for i, a in enumerate(keys):
+            for b in keys[i + 1 :]:
+                common = sorted(set(sets[a]) & set(sets[b]))
+                if common:
+                    raise ValueError(
+                        f"transform sets '{a}' and '{b}' overlap in {common}; this experiment needs "
+                        "disjoint sets."
+                    )
+
+
 def _check_params(name: str, params: dict[str, float], image_size: int) -> None:
     def fail(msg: str) -> None:
         raise ValueError(f"transform_params.{name}: {msg}")

@@ -1,0 +1,53 @@
+"""Test-wide settings: no telemetry / network from MLflow and Kedro."""
+
+import os
+
+os.environ["DO_NOT_TRACK"] = "true"
+os.environ.setdefault("MLFLOW_ENABLE_TELEMETRY", "false")
+os.environ.setdefault("KEDRO_DISABLE_TELEMETRY", "true")
+
+import shutil  # noqa: E402
+from collections.abc import Callable, Iterator  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import pytest  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def kedro_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Callable[..., dict[str, Any]]]:
+    """A throw-away copy of the project's configuration in tmp_path; returns a runner.
+
+    ``run(pipeline, params)`` runs ``kedro run --pipeline=<pipeline>`` there with runtime parameter
+    overrides, so tests never write into the repository's data/ or mlflow.db.
+    """
+    shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
+    shutil.copytree(REPO / "conf", tmp_path / "conf", ignore=shutil.ignore_patterns("local"))
+    (tmp_path / "conf" / "local").mkdir()
+    (tmp_path / "data").mkdir()
+    (tmp_path / "src").mkdir()  # the package itself is installed; Kedro only checks the folder
+    monkeypatch.chdir(tmp_path)
+
+    def run(
+        pipeline: str, params: dict[str, Any] | None = None, env: str | None = None, **kwargs: Any
+    ) -> dict[str, Any]:
+        from kedro.framework.project import configure_project
+        from kedro.framework.session import KedroSession
+        from kedro.framework.startup import bootstrap_project
+
+        bootstrap_project(tmp_path)
+        configure_project("transfer_invariance")
+        with KedroSession.create(
+            project_path=tmp_path, env=env, runtime_params=params or {}
+        ) as session:
+            return session.run(pipeline_names=[pipeline], **kwargs)
+
+    yield run
+    import mlflow
+
+    while mlflow.active_run() is not None:  # a failed run leaves kedro-mlflow's run open
+        mlflow.end_run()
