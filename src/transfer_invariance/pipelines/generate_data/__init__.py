@@ -2,8 +2,7 @@
 
 from transfer_invariance.pipelines.generate_data.pipeline import (
     create_dataset_pipeline,
-    create_pairs_pipeline,
     create_pipeline,
 )
 
-__all__ = ["create_dataset_pipeline", "create_pairs_pipeline", "create_pipeline"]
+__all__ = ["create_dataset_pipeline", "create_pipeline"]

@@ -46,3 +46,12 @@ def render_pair_set(spec: DatasetSpec, pairs: dict[str, Any], render: dict[str, 
 def plot_gallery(train: dict[str, Any], gallery: dict[str, Any]) -> Figure:
     """A labelled grid of samples per class."""
     return gallery_figure(train, gallery["samples_per_class"], gallery["max_classes"])
+
+
+def as_seeded(
+    train: dict[str, Any], val: dict[str, Any], test: dict[str, Any], seeds: list[int]
+) -> dict[str, dict]:
+    """The splits in the stage format ``{"seed_<s>": {train, val, test}}`` (same data for every seed)."""
+    if not seeds:
+        raise ValueError("seeds must list at least one seed.")
+    return {f"seed_{s}": {"train": train, "val": val, "test": test} for s in seeds}

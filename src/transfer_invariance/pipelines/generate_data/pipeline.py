@@ -1,28 +1,33 @@
-"""generate_data: one namespaced instance per dataset.
+"""generate_data template: one namespaced instance per dataset.
 
-Inputs (namespaced): ``params:dataset`` (a dataset spec), shared ``params:base_images`` and
-``params:render``. Outputs: ``<ns>.train`` / ``.val`` / ``.test`` tensor sets and ``<ns>.gallery``;
-the pairs instance adds ``<ns>.pairs``.
+Inputs (namespaced): ``params:dataset`` (a dataset spec) and, for pairs, ``params:pairs``; shared:
+``params:base_images``, ``params:render``, ``params:gallery``. Outputs: ``<ns>.train`` / ``.val`` /
+``.test`` tensor sets, ``<ns>.gallery`` and optionally ``<ns>.pairs`` and ``<ns>.data`` (the splits
+keyed by seed, for the training stages).
 """
 
 from __future__ import annotations
 
-from functools import partial
-
 from kedro.pipeline import Pipeline, node
 
+from transfer_invariance.pipelines.common import bind
 from transfer_invariance.pipelines.generate_data import nodes
 
 SHARED_PARAMS = {"params:base_images", "params:render", "params:gallery"}
 DEFAULT_DATASETS = ("objects_example", "random_example")
 
 
-def create_dataset_pipeline(namespace: str, gallery: bool = True, pairs: bool = False) -> Pipeline:
-    """Validate, render and (optionally) draw the gallery of one dataset under ``namespace``."""
+def create_dataset_pipeline(
+    namespace: str, gallery: bool = True, pairs: bool = False, seeds_param: str | None = None
+) -> Pipeline:
+    """Validate, render, draw the gallery of (and optionally pair) one dataset under ``namespace``.
+
+    ``seeds_param`` (e.g. ``"params:demo.seeds"``) adds ``<ns>.data`` = the splits keyed by seed.
+    """
     name = namespace.split(".")[-1]
     steps = [
         node(
-            partial(nodes.validate_dataset, name=name),
+            bind(nodes.validate_dataset, name=name),
             ["params:dataset", "params:base_images"],
             "spec",
             name="validate_dataset",
@@ -47,31 +52,18 @@ def create_dataset_pipeline(namespace: str, gallery: bool = True, pairs: bool = 
                 name="render_pairs",
             )
         )
-    return Pipeline(
-        steps,
-        namespace=namespace,
-        parameters={p for p in SHARED_PARAMS if any(p in n.inputs for n in steps)},
-    )
-
-
-def create_pairs_pipeline(namespace: str) -> Pipeline:
-    """Only the invariance pairs of a dataset (validated first)."""
-    name = namespace.split(".")[-1]
-    steps = [
-        node(
-            partial(nodes.validate_dataset, name=name),
-            ["params:dataset", "params:base_images"],
-            "spec",
-            name="validate_dataset",
-        ),
-        node(
-            nodes.render_pair_set,
-            ["spec", "params:pairs", "params:render"],
-            "pairs",
-            name="render_pairs",
-        ),
-    ]
-    return Pipeline(steps, namespace=namespace, parameters={"params:base_images", "params:render"})
+    parameters: dict[str, str] = {p: p for p in SHARED_PARAMS if any(p in n.inputs for n in steps)}
+    if seeds_param is not None:
+        steps.append(
+            node(
+                nodes.as_seeded,
+                ["train", "val", "test", "params:seeds"],
+                "data",
+                name="key_by_seed",
+            )
+        )
+        parameters["params:seeds"] = seeds_param
+    return Pipeline(steps, namespace=namespace, parameters=parameters)
 
 
 def create_pipeline(**kwargs) -> Pipeline:

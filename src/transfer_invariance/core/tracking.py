@@ -1,0 +1,136 @@
+"""Tiny MLflow helpers that work with explicit run ids and no-op without an active run.
+
+The core library never depends on MLflow's global "active run" inside training: ``nested_run``
+reads it once (to find the parent), creates a child run through ``MlflowClient`` and yields the
+child's id; every other helper takes that id explicitly and does nothing when it is ``None``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+_MAX_PARAM_LEN = 6000  # MLflow >= 2 limit for param values
+_BATCH = 100  # MLflow's max params per log_batch; metrics are chunked at 1000
+
+
+def flatten(params: Mapping[str, Any], prefix: str = "", sep: str = ".") -> dict[str, str]:
+    """Flatten nested dicts to ``{"a.b": "value"}`` with stringified values."""
+    out: dict[str, str] = {}
+    for key, value in params.items():
+        name = f"{prefix}{sep}{key}" if prefix else str(key)
+        if isinstance(value, Mapping):
+            out.update(flatten(value, name, sep))
+        else:
+            out[name] = str(value)[:_MAX_PARAM_LEN]
+    return out
+
+
+def _client():
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient()
+
+
+@contextmanager
+def nested_run(
+    name: str, params: Mapping[str, Any], tags: Mapping[str, str] | None = None
+) -> Iterator[str | None]:
+    """Start a child run of the active MLflow run; yield its id (``None`` if no run is active).
+
+    The child is terminated FINISHED on normal exit and FAILED when the body raises.
+    """
+    try:
+        import mlflow
+    except ImportError:  # pragma: no cover - mlflow is a dependency, but the core works without it
+        yield None
+        return
+    parent = mlflow.active_run()
+    if parent is None:
+        yield None
+        return
+    from mlflow.entities import Param
+    from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
+
+    client = _client()
+    all_tags = {MLFLOW_PARENT_RUN_ID: parent.info.run_id, MLFLOW_RUN_NAME: name}
+    all_tags.update({str(k): str(v) for k, v in (tags or {}).items()})
+    run = client.create_run(parent.info.experiment_id, tags=all_tags, run_name=name)
+    run_id = run.info.run_id
+    flat = [Param(k, v) for k, v in flatten(params).items()]
+    for i in range(0, len(flat), _BATCH):
+        client.log_batch(run_id, params=flat[i : i + _BATCH])
+    status = "FINISHED"
+    try:
+        yield run_id
+    except BaseException:
+        status = "FAILED"
+        raise
+    finally:
+        client.set_terminated(run_id, status)
+
+
+def log_metrics(run_id: str | None, metrics: Mapping[str, float], step: int | None = None) -> None:
+    """Log scalar metrics to run ``run_id`` (no-op when ``run_id`` is None; NaN/inf skipped)."""
+    if run_id is None or not metrics:
+        return
+    import time
+
+    from mlflow.entities import Metric
+
+    ts = int(time.time() * 1000)
+    items = [
+        Metric(str(k), float(v), ts, int(step or 0))
+        for k, v in metrics.items()
+        if v is not None and math.isfinite(float(v))
+    ]
+    client = _client()
+    for i in range(0, len(items), 1000):
+        client.log_batch(run_id, metrics=items[i : i + 1000])
+
+
+def log_history(run_id: str | None, history: Mapping[str, list[float]], prefix: str = "") -> None:
+    """Log per-epoch curves ``{"name": [v_epoch0, v_epoch1, ...]}`` with step = epoch, in batches."""
+    if run_id is None:
+        return
+    import time
+
+    from mlflow.entities import Metric
+
+    ts = int(time.time() * 1000)
+    items = [
+        Metric(f"{prefix}{k}", float(v), ts, step)
+        for k, values in history.items()
+        for step, v in enumerate(values)
+        if math.isfinite(float(v))
+    ]
+    client = _client()
+    for i in range(0, len(items), 1000):
+        client.log_batch(run_id, metrics=items[i : i + 1000])
+
+
+def log_params(run_id: str | None, params: Mapping[str, Any]) -> None:
+    """Log (flattened, stringified) params to ``run_id``; no-op on None."""
+    if run_id is None or not params:
+        return
+    from mlflow.entities import Param
+
+    flat = [Param(k, v) for k, v in flatten(params).items()]
+    client = _client()
+    for i in range(0, len(flat), _BATCH):
+        client.log_batch(run_id, params=flat[i : i + _BATCH])
+
+
+def log_artifact(run_id: str | None, path: str, artifact_path: str | None = None) -> None:
+    """Upload a local file or folder as an artifact of ``run_id``; no-op on None."""
+    if run_id is None:
+        return
+    import os
+
+    client = _client()
+    if os.path.isdir(path):
+        client.log_artifacts(run_id, path, artifact_path)
+    else:
+        client.log_artifact(run_id, path, artifact_path)

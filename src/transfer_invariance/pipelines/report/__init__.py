@@ -1,0 +1,5 @@
+"""Stage pipeline: report."""
+
+from transfer_invariance.pipelines.report.pipeline import create_pipeline
+
+__all__ = ["create_pipeline"]
