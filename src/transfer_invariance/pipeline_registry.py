@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from kedro.pipeline import Pipeline
 
-from transfer_invariance.experiments import demo
+from transfer_invariance.experiments import demo, harm
 from transfer_invariance.pipelines import generate_data
 
 
@@ -16,6 +16,7 @@ def register_pipelines() -> dict[str, Pipeline]:
     pipelines = {
         "generate_data": generate_data.create_pipeline(),
         "demo": demo.create_pipeline(),
+        "harm": harm.create_pipeline(),
     }
-    pipelines["__default__"] = pipelines["demo"]
+    pipelines["__default__"] = pipelines["harm"]
     return pipelines

@@ -2,6 +2,10 @@
 
 from kedro.config import OmegaConfigLoader
 
+from transfer_invariance.hooks import ParameterCheckHook
+
+HOOKS = (ParameterCheckHook(),)
+
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {
     "base_env": "base",

@@ -6,7 +6,6 @@ import pytest
 import torch
 
 from transfer_invariance.core.scenes import (
-    counter_uniforms,
     make_scenes,
     scene_class_names,
     scene_max_classes,
@@ -72,10 +71,3 @@ def test_too_many_classes() -> None:
         make_scenes(10, n_classes=0)
 
 
-def test_counter_uniforms_pure() -> None:
-    u = counter_uniforms(0, "train", "x", torch.arange(100), 3)
-    assert u.shape == (100, 3) and (u >= 0).all() and (u < 1).all()
-    v = counter_uniforms(0, "train", "x", torch.tensor([5, 7]), 3)
-    assert torch.equal(v, u[[5, 7]])
-    assert not torch.equal(u, counter_uniforms(0, "val", "x", torch.arange(100), 3))
-    assert abs(u.mean().item() - 0.5) < 0.05

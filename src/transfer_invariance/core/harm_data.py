@@ -15,7 +15,7 @@ of ``base_images.load_objects(...)``. The first ``n_objects`` objects are used, 
 ``objects[k]``.
 
 Per sample i (all draws pure functions of ``(seed, split, i)``, see
-:func:`transfer_invariance.core.scenes.counter_uniforms`):
+:class:`transfer_invariance.core.rng.SampleRandom`):
 
 * object id ``o_i``: uniform over the ``n_objects`` ids, independent of the C label (``rho=None`` or
   ``rho=0``). With ``rho`` given (relevance, App. C.3): with probability ``rho`` the object is the
@@ -42,7 +42,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .scenes import counter_uniforms
+from .rng import SampleRandom
 
 __all__ = ["MARGIN", "compose_c_plus_o", "harm_pair_sets", "prepare_object_tiles"]
 
@@ -158,7 +158,7 @@ def _draws(
     beta: float,
     placement: str,
 ) -> dict[str, torch.Tensor]:
-    u = counter_uniforms(seed, split, "harm", torch.arange(n), _N_DRAWS)
+    u = SampleRandom(seed, split, torch.arange(n)).uniform("harm", _N_DRAWS).double()
     o = torch.floor(u[:, _U_OBJ] * n_objects).to(torch.int64).clamp_(max=n_objects - 1)
     if rho is not None:
         corr = u[:, _U_CORR] < float(rho)

@@ -16,14 +16,13 @@ followed by bilinear ``roi_align``, vectorised over crops). Labels cycle through
 (``label = index % n_classes``), so any run of ``n_classes`` consecutive samples is exactly balanced.
 
 Determinism. Every draw is a pure function of ``(seed, split, index)`` (a counter-based hash, see
-:func:`counter_uniforms`), so ``make_scenes(n)`` is a prefix of ``make_scenes(m)`` for ``n < m``,
+:class:`~transfer_invariance.core.rng.SampleRandom`), so ``make_scenes(n)`` is a prefix of ``make_scenes(m)`` for ``n < m``,
 and different splits are different streams.
 """
 
 from __future__ import annotations
 
 import functools
-import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +32,11 @@ import torch.nn.functional as F
 from PIL import Image
 from torchvision.ops import roi_align
 
+from .rng import SampleRandom
+
 __all__ = [
     "CROP_FRACTION",
     "PHOTO_DIR",
-    "counter_uniforms",
     "make_scenes",
     "scene_class_names",
     "scene_max_classes",
@@ -47,46 +47,6 @@ CROP_FRACTION = (0.20, 0.45)  # crop side as a fraction of the region's shorter 
 _CHUNK = 8192
 
 # ----------------------------------------------------------------------------- counter-based RNG
-
-_M64 = np.uint64(0xFFFFFFFFFFFFFFFF)
-_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
-_C1 = np.uint64(0xBF58476D1CE4E5B9)
-_C2 = np.uint64(0x94D049BB133111EB)
-
-
-def _mix64(z: np.ndarray) -> np.ndarray:
-    """SplitMix64 finaliser on uint64 arrays (wrapping arithmetic)."""
-    z = (z ^ (z >> np.uint64(30))) * _C1
-    z = (z ^ (z >> np.uint64(27))) * _C2
-    return z ^ (z >> np.uint64(31))
-
-
-def _key(seed: int, split: str, stream: str) -> np.uint64:
-    h = hashlib.blake2b(f"{int(seed)}|{split}|{stream}".encode(), digest_size=8).digest()
-    return np.uint64(int.from_bytes(h, "little"))
-
-
-def counter_uniforms(
-    seed: int, split: str, stream: str, index: torch.Tensor | np.ndarray | int, n_draws: int
-) -> torch.Tensor:
-    """Uniform [0, 1) float64 draws of shape [len(index), n_draws].
-
-    Row i depends only on ``(seed, split, stream, index[i])``: a pure, order-free function of the
-    sample index (SplitMix64 of a blake2b key and a counter), so any subset of samples can be drawn
-    independently and reproducibly. ``stream`` separates independent uses (e.g. "scenes", "harm").
-    """
-    idx = np.asarray(torch.as_tensor(index).reshape(-1).cpu().numpy(), dtype=np.int64)
-    if idx.size and idx.min() < 0:
-        raise ValueError("index must be non-negative")
-    key = _key(seed, split, stream)
-    with np.errstate(over="ignore"):
-        ctr = idx.astype(np.uint64)[:, None] * np.uint64(n_draws) + np.arange(
-            n_draws, dtype=np.uint64
-        )
-        z = _mix64(key ^ _mix64((ctr + np.uint64(1)) * _GOLDEN))
-    u = (z >> np.uint64(11)).astype(np.float64) * (1.0 / 9007199254740992.0)  # 2**-53
-    return torch.from_numpy(u)
-
 
 # ----------------------------------------------------------------------------- photos and regions
 
@@ -175,7 +135,7 @@ def make_scenes(
 
     index = torch.arange(n, dtype=torch.int64)
     labels = index % n_classes
-    u = counter_uniforms(seed, split, "scenes", index, 3)
+    u = SampleRandom(seed, split, torch.as_tensor(index)).uniform("scenes", 3).double()
     rb = reg_box[labels]
     rw, rh = rb[:, 2] - rb[:, 0], rb[:, 3] - rb[:, 1]
     lo, hi = CROP_FRACTION

@@ -355,19 +355,11 @@ def _rgb_to_hsv(rgb: torch.Tensor) -> torch.Tensor:
 
 
 def _hsv_to_rgb(hsv: torch.Tensor) -> torch.Tensor:
-    h, s, v = hsv.unbind(1)
-    i = torch.floor(h * 6.0)
-    f = h * 6.0 - i
-    i = i.to(torch.int64) % 6
-    p = torch.clamp(v * (1.0 - s), 0.0, 1.0)
-    q = torch.clamp(v * (1.0 - s * f), 0.0, 1.0)
-    t = torch.clamp(v * (1.0 - s * (1.0 - f)), 0.0, 1.0)
-    mask = i.unsqueeze(1) == torch.arange(6, device=i.device).view(1, -1, 1, 1)
-    a1 = torch.stack((v, q, p, p, t, v), 1)
-    a2 = torch.stack((t, v, v, q, p, p), 1)
-    a3 = torch.stack((p, p, t, v, v, q), 1)
-    a4 = torch.stack((a1, a2, a3), 1)
-    return torch.einsum("nkhw,nckhw->nchw", mask.to(hsv.dtype), a4)
+    """Branchless HSV -> RGB (the standard k = (n + 6h) mod 6 formula), one fused expression."""
+    h, s, v = hsv[:, 0:1], hsv[:, 1:2], hsv[:, 2:3]
+    n = torch.tensor([5.0, 3.0, 1.0], device=hsv.device, dtype=hsv.dtype).view(1, 3, 1, 1)
+    k = torch.remainder(n + h * 6.0, 6.0)
+    return v - v * s * torch.clamp(torch.minimum(k, 4.0 - k), 0.0, 1.0)
 
 
 def _gray(rgb: torch.Tensor) -> torch.Tensor:

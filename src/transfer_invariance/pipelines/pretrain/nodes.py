@@ -10,52 +10,36 @@ import torch
 
 from transfer_invariance.core.tracking import log_artifact, log_metrics, nested_run
 from transfer_invariance.core.training import default_config_for, evaluate, load_model, pretrain
-from transfer_invariance.pipelines.common import seed_of, train_config
+from transfer_invariance.datasets.incremental import Deferred
+from transfer_invariance.pipelines.common import fingerprint, seed_of, train_config
 
 
-def check_training(training: dict[str, Any]) -> dict[str, Any]:
-    """Validate the training parameters (architecture, epochs...) before any training starts."""
-    config = train_config(
-        training, 0, default_config_for(training.get("arch", "resnet18")), "training"
-    )
-    if not training.get("width", 1.0) > 0:
-        raise ValueError(f"training.width must be > 0, got {training.get('width')}.")
-    return {**training, "config": config.to_dict()}
-
-
-def pretrain_models(data: dict[str, dict], training: dict[str, Any], label: str) -> dict[str, dict]:
-    """Pretrain one model per seed; each is a nested MLflow run with curves and checkpoint."""
+def pretrain_one(splits: dict[str, dict], training: dict[str, Any], label: str, seed: int) -> dict:
+    """Pretrain one model in its own nested MLflow run (params, curves, test accuracy, checkpoint)."""
     arch, width = training.get("arch", "resnet18"), float(training.get("width", 1.0))
-    checkpoints = {}
-    for key, splits in data.items():
-        config = train_config(training, seed_of(key), default_config_for(arch), "training")
-        params = {
-            "experiment_condition": label,
-            "arch": arch,
-            "width": width,
-            **config.to_dict(),
-            "n_train": int(splits["train"]["labels"].numel()),
-            "dataset": splits["train"]["meta"].get("name", ""),
-        }
-        with nested_run(
-            f"{label} | pretrain | {key}",
-            params,
-            {"stage": "pretrain", "condition": label, "seed": key},
-        ) as run_id:
-            checkpoint, history = pretrain(
-                splits["train"], splits["val"], arch, width, config, run_id
-            )
-            test = evaluate(load_model(checkpoint), splits["test"], device=config.device)
-            checkpoint.update(
-                history=history, test_acc=test["acc"], condition=label, seed=seed_of(key)
-            )
-            log_metrics(
-                run_id, {"final_test_acc": test["acc"], "best_val_acc": checkpoint["best_val_acc"]}
-            )
-            if run_id is not None:
-                with tempfile.TemporaryDirectory() as tmp:
-                    path = Path(tmp) / "checkpoint.pt"
-                    torch.save(checkpoint, path)
-                    log_artifact(run_id, str(path))
-        checkpoints[key] = checkpoint
-    return checkpoints
+    config = train_config(training, seed, default_config_for(arch), "training")
+    params = {"condition": label, "arch": arch, "width": width, **config.to_dict(),
+              "n_train": int(splits["train"]["labels"].numel()), "dataset": splits["train"]["meta"].get("name", "")}
+    tags = {"stage": "pretrain", "condition": label, "seed": str(seed)}
+    with nested_run(f"{label} | pretrain | seed {seed}", params, tags) as run_id:
+        checkpoint, history = pretrain(splits["train"], splits["val"], arch, width, config, run_id)
+        test = evaluate(load_model(checkpoint), splits["test"], device=config.device)
+        checkpoint.update(history=history, test_acc=test["acc"], condition=label, seed=seed)
+        log_metrics(run_id, {"final_test_acc": test["acc"], "best_val_acc": checkpoint["best_val_acc"]})
+        if run_id is not None:
+            with tempfile.TemporaryDirectory() as tmp:
+                path = Path(tmp) / "checkpoint.pt"
+                torch.save(checkpoint, path)
+                log_artifact(run_id, str(path))
+    return checkpoint
+
+
+def pretrain_models(data: dict[str, dict], training: dict[str, Any], label: str) -> dict[str, Deferred]:
+    """One pretraining per seed, deferred: the dataset skips those already finished."""
+    return {
+        key: Deferred(
+            fingerprint(training, splits["train"]["images"], splits["train"]["labels"], splits["val"]["images"]),
+            lambda splits=splits, key=key: pretrain_one(splits, training, label, seed_of(key)),
+        )
+        for key, splits in data.items()
+    }

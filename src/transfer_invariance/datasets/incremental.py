@@ -1,0 +1,93 @@
+"""A Kedro dataset that saves a dict entry by entry and skips entries already computed.
+
+Training nodes return ``{key: Deferred(fingerprint, compute)}``. On save, an entry whose file exists
+with the same fingerprint is kept as it is and its ``compute`` is never called; the others are
+computed and written one at a time (atomically). So an interrupted experiment, run again (with or
+without ``--only-missing-outputs``), redoes no finished training, and a changed parameter or dataset
+(a different fingerprint) is never mistaken for a finished one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from kedro.io.core import AbstractDataset, DatasetError
+
+INDEX = "index.json"
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A value computed only when the dataset does not already hold it under ``fingerprint``."""
+
+    fingerprint: str
+    compute: Callable[[], Any]
+
+
+def _safe(key: str) -> str:
+    return key.replace("/", "__")
+
+
+class IncrementalDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
+    """One ``torch.save`` file per key in a folder, plus ``index.json`` (key -> fingerprint)."""
+
+    def __init__(self, path: str, metadata: dict[str, Any] | None = None) -> None:
+        self._path = Path(path)
+        self.metadata = metadata
+
+    def _read_index(self) -> dict[str, Any]:
+        index = self._path / INDEX
+        if not index.exists():
+            return {"complete": False, "entries": {}}
+        return json.loads(index.read_text())
+
+    def _write_index(self, index: dict[str, Any]) -> None:
+        tmp = self._path / (INDEX + ".partial")
+        tmp.write_text(json.dumps(index, indent=1))
+        os.replace(tmp, self._path / INDEX)
+
+    def load(self) -> dict[str, Any]:
+        index = self._read_index()
+        if not index["complete"]:
+            raise DatasetError(
+                f"'{self._path}' is missing or incomplete: run the pipeline that produces it "
+                "(finished entries are kept and not recomputed)."
+            )
+        out = {}
+        for key in index["entries"]:
+            try:
+                out[key] = torch.load(self._path / f"{_safe(key)}.pt", map_location="cpu", weights_only=True)
+            except Exception as err:
+                raise DatasetError(f"'{self._path}/{_safe(key)}.pt' is missing or corrupt ({err}). Delete it and rerun.") from err
+        return out
+
+    def save(self, data: dict[str, Any]) -> None:
+        self._path.mkdir(parents=True, exist_ok=True)
+        old = self._read_index()["entries"]
+        index: dict[str, Any] = {"complete": False, "entries": {k: v for k, v in old.items() if k in data}}
+        self._write_index(index)
+        for key, value in data.items():
+            file = self._path / f"{_safe(key)}.pt"
+            fingerprint = value.fingerprint if isinstance(value, Deferred) else None
+            if fingerprint is not None and old.get(key) == fingerprint and file.exists():
+                continue
+            result = value.compute() if isinstance(value, Deferred) else value
+            tmp = file.with_name(file.name + ".partial")
+            torch.save(result, tmp)
+            os.replace(tmp, file)
+            index["entries"][key] = fingerprint
+            self._write_index(index)
+        index["complete"] = True
+        self._write_index(index)
+
+    def _exists(self) -> bool:
+        return bool(self._read_index()["complete"])
+
+    def _describe(self) -> dict[str, Any]:
+        return {"path": str(self._path)}
