@@ -33,7 +33,11 @@ def check_probe(value: dict[str, Any], params: dict[str, Any]) -> None:
 def check_finetune(value: dict[str, Any], params: dict[str, Any]) -> None:
     train_config(value, 0, finetune_config(), "finetune")
     sizes = value.get("n_samples", [200])
-    if not isinstance(sizes, list) or not sizes or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in sizes):
+    if (
+        not isinstance(sizes, list)
+        or not sizes
+        or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in sizes)
+    ):
         raise ValueError(f"n_samples must be a non-empty list of integers >= 1, got {sizes!r}.")
 
 
@@ -56,7 +60,11 @@ def check_pairs(value: dict[str, Any], params: dict[str, Any]) -> None:
 
 
 def check_seeds(value: Any, params: dict[str, Any]) -> None:
-    if not isinstance(value, list) or not value or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in value):
+    if (
+        not isinstance(value, list)
+        or not value
+        or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in value)
+    ):
         raise ValueError(f"seeds must be a non-empty list of integers >= 0, got {value!r}.")
 
 
@@ -80,14 +88,17 @@ class ParameterCheckHook:
     """Runs the checks of every ``params:`` input of the pipeline about to run."""
 
     @hook_impl
-    def before_pipeline_run(self, run_params: dict[str, Any], pipeline: Pipeline, catalog: Any) -> None:
+    def before_pipeline_run(
+        self, run_params: dict[str, Any], pipeline: Pipeline, catalog: Any
+    ) -> None:
         params = catalog.load("parameters")
         for name in sorted(pipeline.inputs()):
             if not name.startswith("params:"):
                 continue
             key = name.removeprefix("params:")
-            check = CHECKS.get(key.split(".")[-1])
-            if check is None:
+            parts = key.split(".")
+            check = CHECKS.get(parts[-1])
+            if check is None or "tables" in parts[:-1]:  # report table specs are not stage blocks
                 continue
             try:
                 check(catalog.load(name), params)

@@ -69,5 +69,3 @@ def test_too_many_classes() -> None:
         make_scenes(10, n_classes=m + 1)
     with pytest.raises(ValueError, match="n_classes=0"):
         make_scenes(10, n_classes=0)
-
-

@@ -62,15 +62,22 @@ class IncrementalDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
         out = {}
         for key in index["entries"]:
             try:
-                out[key] = torch.load(self._path / f"{_safe(key)}.pt", map_location="cpu", weights_only=True)
+                out[key] = torch.load(
+                    self._path / f"{_safe(key)}.pt", map_location="cpu", weights_only=True
+                )
             except Exception as err:
-                raise DatasetError(f"'{self._path}/{_safe(key)}.pt' is missing or corrupt ({err}). Delete it and rerun.") from err
+                raise DatasetError(
+                    f"'{self._path}/{_safe(key)}.pt' is missing or corrupt ({err}). Delete it and rerun."
+                ) from err
         return out
 
     def save(self, data: dict[str, Any]) -> None:
         self._path.mkdir(parents=True, exist_ok=True)
         old = self._read_index()["entries"]
-        index: dict[str, Any] = {"complete": False, "entries": {k: v for k, v in old.items() if k in data}}
+        index: dict[str, Any] = {
+            "complete": False,
+            "entries": {k: v for k, v in old.items() if k in data},
+        }
         self._write_index(index)
         for key, value in data.items():
             file = self._path / f"{_safe(key)}.pt"

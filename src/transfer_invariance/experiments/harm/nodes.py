@@ -14,7 +14,12 @@ import torch
 from matplotlib.figure import Figure
 
 from transfer_invariance.core import base_images
-from transfer_invariance.core.cifar import check_cifar_available, load_cifar, select, split_train_val
+from transfer_invariance.core.cifar import (
+    check_cifar_available,
+    load_cifar,
+    select,
+    split_train_val,
+)
 from transfer_invariance.core.harm_data import compose_c_plus_o, harm_pair_sets
 from transfer_invariance.core.plotting import curves_figure
 from transfer_invariance.core.reporting import long_table, markdown_table, mean_sd
@@ -55,12 +60,20 @@ def check_data(data: dict[str, Any], params: dict[str, Any] | None = None) -> No
     if source == "scenes":
         n_classes = _positive_int(data, "n_classes", 2)
         if n_classes > scene_max_classes():
-            raise ValueError(f"n_classes = {n_classes} but the scene stand-in has {scene_max_classes()} classes.")
+            raise ValueError(
+                f"n_classes = {n_classes} but the scene stand-in has {scene_max_classes()} classes."
+            )
     else:
-        check_cifar_available(data.get("cifar_root", "data/01_raw"), "cifar10", bool(data.get("download", False)))
-    available = len(base_images.list_object_files(data.get("object_source", "embedded"), data.get("object_dir")))
+        check_cifar_available(
+            data.get("cifar_root", "data/01_raw"), "cifar10", bool(data.get("download", False))
+        )
+    available = len(
+        base_images.list_object_files(data.get("object_source", "embedded"), data.get("object_dir"))
+    )
     if data["n_objects"] > available:
-        raise ValueError(f"n_objects = {data['n_objects']} but the base image set has {available} objects.")
+        raise ValueError(
+            f"n_objects = {data['n_objects']} but the base image set has {available} objects."
+        )
     if data["object_size"] > 32:
         raise ValueError(f"object_size = {data['object_size']} exceeds the 32 px image.")
 
@@ -69,19 +82,28 @@ def check_relevance(relevance: dict[str, Any], params: dict[str, Any] | None = N
     """Validate the C.3 grids: rho and beta in [0, 1]."""
     _unit_interval(relevance.get("rhos"), "rhos")
     _unit_interval(relevance.get("betas"), "betas")
-    if relevance.get("label_sources", ["c"]) and not set(relevance.get("label_sources", ["c"])) <= {"c", "o"}:
-        raise ValueError(f"label_sources must be a subset of ['c', 'o'], got {relevance['label_sources']!r}.")
+    if relevance.get("label_sources", ["c"]) and not set(relevance.get("label_sources", ["c"])) <= {
+        "c",
+        "o",
+    }:
+        raise ValueError(
+            f"label_sources must be a subset of ['c', 'o'], got {relevance['label_sources']!r}."
+        )
 
 
 def build_c_data(data: dict[str, Any]) -> dict[str, dict]:
     """The C splits: CIFAR-10 (val carved from train) or the natural-scene stand-in."""
     if data["c_source"] == "scenes":
         return {
-            split: make_scenes(data[f"n_{split}"], data["n_classes"], 32, data.get("c_seed", 0), split)
+            split: make_scenes(
+                data[f"n_{split}"], data["n_classes"], 32, data.get("c_seed", 0), split
+            )
             for split in ("train", "val", "test")
         }
     root, download = data.get("cifar_root", "data/01_raw"), bool(data.get("download", False))
-    train, val = split_train_val(load_cifar(root, "cifar10", "train", download), data["n_val"], data.get("c_seed", 0))
+    train, val = split_train_val(
+        load_cifar(root, "cifar10", "train", download), data["n_val"], data.get("c_seed", 0)
+    )
     test = load_cifar(root, "cifar10", "test", download)
     out = {"train": train, "val": val, "test": test}
     for split in ("train", "test"):
@@ -94,36 +116,69 @@ def load_objects(data: dict[str, Any]) -> dict[str, Any]:
     """The O objects (straight RGBA, prepared at 64 px; the composer shrinks them)."""
     offset = data.get("object_offset", 0)
     names, objects = base_images.load_objects(
-        data.get("object_source", "embedded"), data.get("object_dir"), image_size=64, classes=offset + data["n_objects"]
+        data.get("object_source", "embedded"),
+        data.get("object_dir"),
+        image_size=64,
+        classes=offset + data["n_objects"],
     )
     return {"objects": objects[offset:], "names": list(names[offset:])}
 
 
-def compose(c_split: dict, objects: dict, data: dict, condition: dict[str, Any], seed: int, split: str, **overrides: Any) -> dict:
+def compose(
+    c_split: dict,
+    objects: dict,
+    data: dict,
+    condition: dict[str, Any],
+    seed: int,
+    split: str,
+    **overrides: Any,
+) -> dict:
     """One split of a condition's dataset for one seed."""
     kw = {
-        "n_objects": data["n_objects"], "object_size": data["object_size"], "seed": seed, "split": split,
-        "label_source": condition["label"], "beta": 1.0 if condition.get("objects", True) else 0.0,
-        "background": condition.get("background", "c"), "placement": condition.get("placement", "uniform"),
-        "rho": condition.get("rho"), "object_names": objects["names"],
+        "n_objects": data["n_objects"],
+        "object_size": data["object_size"],
+        "seed": seed,
+        "split": split,
+        "label_source": condition["label"],
+        "beta": 1.0 if condition.get("objects", True) else 0.0,
+        "background": condition.get("background", "c"),
+        "placement": condition.get("placement", "uniform"),
+        "rho": condition.get("rho"),
+        "object_names": objects["names"],
     }
     kw.update(overrides)
     return compose_c_plus_o(c_split, objects["objects"], **kw)
 
 
-def make_condition_data(c_data: dict, objects: dict, data: dict, condition: dict[str, Any], seeds: list[int]) -> dict[str, dict]:
+def make_condition_data(
+    c_data: dict, objects: dict, data: dict, condition: dict[str, Any], seeds: list[int]
+) -> dict[str, dict]:
     """A condition's train/val/test for every seed (objects re-drawn per seed)."""
     return {
-        seed_key(s): {split: compose(c_data[split], objects, data, condition, s, split) for split in ("train", "val", "test")}
+        seed_key(s): {
+            split: compose(c_data[split], objects, data, condition, s, split)
+            for split in ("train", "val", "test")
+        }
         for s in seeds
     }
 
 
 def make_pair_sets(c_data: dict, objects: dict, data: dict) -> tuple[dict, dict]:
     """Pairs on C+O test inputs varying only C, and only O (shared by every model)."""
-    kw = {"n_objects": data["n_objects"], "object_size": data["object_size"], "seed": 0, "split": "test", "object_names": objects["names"]}
-    test = select(c_data["test"], torch.arange(min(data["n_pairs"], int(c_data["test"]["labels"].numel()))))
-    return (harm_pair_sets(test, objects["objects"], vary="c", **kw), harm_pair_sets(test, objects["objects"], vary="o", **kw))
+    kw = {
+        "n_objects": data["n_objects"],
+        "object_size": data["object_size"],
+        "seed": 0,
+        "split": "test",
+        "object_names": objects["names"],
+    }
+    test = select(
+        c_data["test"], torch.arange(min(data["n_pairs"], int(c_data["test"]["labels"].numel())))
+    )
+    return (
+        harm_pair_sets(test, objects["objects"], vary="c", **kw),
+        harm_pair_sets(test, objects["objects"], vary="o", **kw),
+    )
 
 
 # ------------------------------------------------------------------------------------ C.3 sweep
@@ -143,7 +198,9 @@ def _sweep_condition(axis: str, value: float, label: str) -> dict[str, Any]:
     return {**cond, "rho": value} if axis == "rho" else {**cond, "beta": value}
 
 
-def pretrain_sweep(c_data: dict, objects: dict, data: dict, relevance: dict, training: dict) -> dict[str, Deferred]:
+def pretrain_sweep(
+    c_data: dict, objects: dict, data: dict, relevance: dict, training: dict
+) -> dict[str, Deferred]:
     """Pretrain on C+O_rho and C+O_beta (objects in the upper-right corner) for every seed.
 
     Returns deferred trainings keyed ``<point>/seed_<s>``; finished ones are never redone.
@@ -152,7 +209,12 @@ def pretrain_sweep(c_data: dict, objects: dict, data: dict, relevance: dict, tra
     for name, axis, value, label in sweep_points(relevance):
         cond = _sweep_condition(axis, value, label)
         for s in relevance["seeds"]:
-            split_data = {seed_key(s): {sp: _compose_sweep(c_data, objects, data, cond, axis, value, s, sp) for sp in ("train", "val", "test")}}
+            split_data = {
+                seed_key(s): {
+                    sp: _compose_sweep(c_data, objects, data, cond, axis, value, s, sp)
+                    for sp in ("train", "val", "test")
+                }
+            }
             deferred = pretrain_models(split_data, training, f"harm.relevance.{name}")
             out[f"{name}/{seed_key(s)}"] = deferred[seed_key(s)]
     return out
@@ -163,7 +225,9 @@ def _compose_sweep(c_data, objects, data, cond, axis, value, seed, split) -> dic
     return compose(c_data[split], objects, data, cond, seed, split, **overrides)
 
 
-def probe_sweep(checkpoints: dict, c_data: dict, objects: dict, data: dict, relevance: dict, probe: dict) -> pd.DataFrame:
+def probe_sweep(
+    checkpoints: dict, c_data: dict, objects: dict, data: dict, relevance: dict, probe: dict
+) -> pd.DataFrame:
     """Probe every C.3 model for C and for O on C+O (upper right, independent objects, always pasted)."""
     rows = []
     for key, checkpoint in checkpoints.items():
@@ -172,8 +236,15 @@ def probe_sweep(checkpoints: dict, c_data: dict, objects: dict, data: dict, rele
         targets = {}
         for target in ("c", "o"):
             cond = {"label": target, "placement": "upper_right"}
-            targets[target] = {seed_part: {sp: compose(c_data[sp], objects, data, cond, seed, sp) for sp in ("train", "val", "test")}}
-        table, _ = probe_models({seed_part: checkpoint}, probe, f"harm.relevance.{point}", **targets)
+            targets[target] = {
+                seed_part: {
+                    sp: compose(c_data[sp], objects, data, cond, seed, sp)
+                    for sp in ("train", "val", "test")
+                }
+            }
+        table, _ = probe_models(
+            {seed_part: checkpoint}, probe, f"harm.relevance.{point}", **targets
+        )
         axis, rest = point.split("=")
         value, label = rest.split("|")
         rows.append(table.assign(axis=axis, value=float(value), pretrain_label=label))
@@ -192,11 +263,26 @@ def plot_relevance(metrics: pd.DataFrame) -> tuple[Figure, str]:
             part = metrics[(metrics["axis"] == axis) & (metrics["pretrain_label"] == label)]
             if part.empty:
                 continue
-            mean, sd = mean_sd(part.assign(test_acc=part["test_acc"] * 100), "value", "target", "test_acc")
-            series = {f"predict {t.upper()}": (mean[t].to_numpy(), sd[t].to_numpy()) for t in mean.columns}
+            mean, sd = mean_sd(
+                part.assign(test_acc=part["test_acc"] * 100), "value", "target", "test_acc"
+            )
+            series = {
+                f"predict {t.upper()}": (mean[t].to_numpy(), sd[t].to_numpy()) for t in mean.columns
+            }
             symbol = "ρ (relevance)" if axis == "rho" else "β (availability)"
-            curves_figure(mean.index.to_numpy(), series, f"pretrained on C+O_{axis} to predict {label.upper()}", symbol, "transfer accuracy (%)", ax=axes[i, j])
-            md += f"**{axis}, pretrained to predict {label.upper()}**\n\n" + markdown_table(mean, sd, corner=f"{axis} \\ target") + "\n"
+            curves_figure(
+                mean.index.to_numpy(),
+                series,
+                f"pretrained on C+O_{axis} to predict {label.upper()}",
+                symbol,
+                "transfer accuracy (%)",
+                ax=axes[i, j],
+            )
+            md += (
+                f"**{axis}, pretrained to predict {label.upper()}**\n\n"
+                + markdown_table(mean, sd, corner=f"{axis} \\ target")
+                + "\n"
+            )
     fig.tight_layout()
     return fig, md
 
@@ -204,13 +290,26 @@ def plot_relevance(metrics: pd.DataFrame) -> tuple[Figure, str]:
 # ------------------------------------------------------------------------------------- Table 1
 
 
-def table1(probe_metrics: pd.DataFrame, sensitivity: pd.DataFrame) -> tuple[pd.DataFrame, str, Figure]:
+def table1(
+    probe_metrics: pd.DataFrame, sensitivity: pd.DataFrame
+) -> tuple[pd.DataFrame, str, Figure]:
     """Table 1: the 4x4 probe accuracies and the sensitivities to C and O, with the findings in words."""
     names = [CONDITION_NAMES[c] for c in CONDITIONS]
-    acc = probe_metrics.assign(model=probe_metrics["model"].map(CONDITION_NAMES), target=probe_metrics["target"].map(CONDITION_NAMES), test_acc=probe_metrics["test_acc"] * 100)
+    acc = probe_metrics.assign(
+        model=probe_metrics["model"].map(CONDITION_NAMES),
+        target=probe_metrics["target"].map(CONDITION_NAMES),
+        test_acc=probe_metrics["test_acc"] * 100,
+    )
     acc_mean, acc_sd = mean_sd(acc, "model", "target", "test_acc", names, names)
-    sens = sensitivity.assign(model=sensitivity["model"].map(CONDITION_NAMES), pairs=sensitivity["pairs"].map({"vary_c": "sensitivity to C", "vary_o": "sensitivity to O"}))
-    sens_mean, sens_sd = mean_sd(sens, "model", "pairs", "sensitivity_l2", names, ["sensitivity to C", "sensitivity to O"])
+    sens = sensitivity.assign(
+        model=sensitivity["model"].map(CONDITION_NAMES),
+        pairs=sensitivity["pairs"].map(
+            {"vary_c": "sensitivity to C", "vary_o": "sensitivity to O"}
+        ),
+    )
+    sens_mean, sens_sd = mean_sd(
+        sens, "model", "pairs", "sensitivity_l2", names, ["sensitivity to C", "sensitivity to O"]
+    )
     n_seeds = probe_metrics["seed"].nunique()
 
     table = pd.concat([acc_mean, sens_mean], axis=1)
@@ -235,7 +334,9 @@ def table1(probe_metrics: pd.DataFrame, sensitivity: pd.DataFrame) -> tuple[pd.D
     _heat(left, acc_mean, acc_sd)
     x = np.arange(len(names))
     for k, col in enumerate(sens_mean.columns):
-        right.bar(x + (k - 0.5) * 0.38, sens_mean[col], 0.38, yerr=sens_sd[col], capsize=3, label=col)
+        right.bar(
+            x + (k - 0.5) * 0.38, sens_mean[col], 0.38, yerr=sens_sd[col], capsize=3, label=col
+        )
     right.set_xticks(x, names)
     right.set_ylabel("L2 sensitivity (0 = invariant)")
     right.set_title("Sensitivity on C+O inputs", fontsize=10)
@@ -252,7 +353,15 @@ def _heat(ax: Any, mean: pd.DataFrame, sd: pd.DataFrame) -> None:
     for i in range(mean.shape[0]):
         for j in range(mean.shape[1]):
             v = mean.iat[i, j]
-            ax.text(j, i, f"{v:.1f}\n±{sd.iat[i, j]:.1f}", ha="center", va="center", fontsize=8, color="white" if v < 50 else "black")
+            ax.text(
+                j,
+                i,
+                f"{v:.1f}\n±{sd.iat[i, j]:.1f}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if v < 50 else "black",
+            )
     ax.figure.colorbar(im, ax=ax, fraction=0.046)
     ax.set_title("Linear-probe test accuracy (%)", fontsize=10)
 
@@ -264,10 +373,18 @@ def findings(acc: pd.DataFrame, sens: pd.DataFrame) -> str:
     def verdict(ok: bool) -> str:
         return "**holds**" if ok else "**does not hold at this size**"
 
-    f1 = acc.loc["C+O/C", "C+O/O"] < acc.loc["C/C", "C+O/O"] and sens.loc["C+O/C", so] < sens.loc["C/C", so]
-    f2 = acc.loc["C+O/O", "C+O/C"] < acc.loc["O/O", "C+O/C"] and sens.loc["C+O/O", sc] < sens.loc["O/O", sc]
+    f1 = (
+        acc.loc["C+O/C", "C+O/O"] < acc.loc["C/C", "C+O/O"]
+        and sens.loc["C+O/C", so] < sens.loc["C/C", so]
+    )
+    f2 = (
+        acc.loc["C+O/O", "C+O/C"] < acc.loc["O/O", "C+O/C"]
+        and sens.loc["C+O/O", sc] < sens.loc["O/O", sc]
+    )
     own = {"C/C": sc, "C+O/C": sc, "C+O/O": so, "O/O": so}
-    f3 = all(sens.loc[m, own[m]] > sens.loc[m, so if own[m] == sc else sc] for m in own)
+    per_model = {
+        m: bool(sens.loc[m, own[m]] > sens.loc[m, so if own[m] == sc else sc]) for m in own
+    }
     lines = [
         "### Findings (checked against the numbers above)\n",
         f"1. A model pretrained on C+O to predict C is worse at predicting O on C+O after probing than a model pretrained on C alone "
@@ -276,9 +393,17 @@ def findings(acc: pd.DataFrame, sens: pd.DataFrame) -> str:
         f"2. Symmetrically, a model pretrained on C+O to predict O is worse at predicting C on C+O than a model pretrained on O alone "
         f"({acc.loc['C+O/O', 'C+O/C']:.1f}% vs {acc.loc['O/O', 'C+O/C']:.1f}%), and its representation is less sensitive to C "
         f"({sens.loc['C+O/O', sc]:.2f} vs {sens.loc['O/O', sc]:.2f}): {verdict(f2)}.",
-        "3. Each model is most sensitive to the feature it was trained to predict ("
-        + "; ".join(f"{m}: C {sens.loc[m, sc]:.2f}, O {sens.loc[m, so]:.2f}" for m in own)
-        + f"): {verdict(f3)}.",
+        "3. Each model is most sensitive to the feature it was trained to predict: "
+        + "; ".join(
+            f"{m} (trained on {own[m][-1]}): C {sens.loc[m, sc]:.2f}, O {sens.loc[m, so]:.2f} {'yes' if ok else 'no'}"
+            for m, ok in per_model.items()
+        )
+        + f". {verdict(all(per_model.values())) if all(per_model.values()) else f'**holds for {sum(per_model.values())} of 4 models**'}.",
     ]
+    if not per_model["O/O"]:
+        lines.append(
+            "\n   O/O never saw a C background during pretraining. On C+O inputs the unfamiliar background"
+            " dominates its representation: a model cannot become invariant to a feature that was not"
+            " available in its training data (the availability effect of Appendix C.3)."
+        )
     return "\n".join(lines) + "\n"
-
