@@ -23,12 +23,10 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
-import time
-from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+from timing import best_time, print_machine
 
 from transfer_invariance.core.models import MODELS, build_model
 from transfer_invariance.core.probe import (
@@ -44,18 +42,6 @@ from transfer_invariance.core.training import (
     channel_stats,
     epoch_permutation,
 )
-
-
-def best_time(fn: Callable[[], object], repeats: int, sync: Callable[[], None]) -> float:
-    """Seconds of the fastest of ``repeats`` runs of ``fn``."""
-    best = float("inf")
-    for _ in range(repeats):
-        sync()
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        best = min(best, time.perf_counter() - t0)
-    return best
 
 
 def make_images(kind: str, n: int, size: int, classes: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -138,17 +124,7 @@ def main() -> None:
 
     threads = args.threads or torch.get_num_threads()
     torch.set_num_threads(threads)
-    print(
-        f"machine: processor={platform.processor() or platform.machine()!r} "
-        f"cpu_count={os.cpu_count()} torch={torch.__version__} threads={threads} "
-        f"device={args.device} load_avg_1min={os.getloadavg()[0]:.2f}"
-        + (f" ({torch.cuda.get_device_name()})" if args.device == "cuda" else "")
-    )
-    if os.getloadavg()[0] > 0.5 * (os.cpu_count() or 1):
-        print(
-            "WARNING: the machine is busy; CPU timings (above all with threads > 1, where OpenMP "
-            "threads fight the other load) will be unreliable. Use an idle machine or --threads 1."
-        )
+    print_machine(threads, args.device)
     total = args.epochs * args.n
     print(
         f"probe: {args.epochs} epochs x {args.n} samples, {args.classes} classes, Adam lr 1e-3, "

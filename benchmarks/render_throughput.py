@@ -21,14 +21,12 @@ them is not timed. Each measurement is warmed up, repeated ``--repeats`` times, 
 from __future__ import annotations
 
 import argparse
-import os
-import platform
-import time
 from collections.abc import Callable
 
 import numpy as np
 import torch
 from PIL import Image
+from timing import best_time, print_machine
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms as T
 
@@ -159,14 +157,7 @@ def run_baseline(loader: DataLoader) -> torch.Tensor:
 
 def best_rate(fn: Callable[[], object], n: int, repeats: int, sync: Callable[[], None]) -> float:
     """Images per second of the fastest of ``repeats`` runs of ``fn`` (which renders n images)."""
-    best = float("inf")
-    for _ in range(repeats):
-        sync()
-        t0 = time.perf_counter()
-        fn()
-        sync()
-        best = min(best, time.perf_counter() - t0)
-    return n / best
+    return n / best_time(fn, repeats, sync)
 
 
 def main() -> None:
@@ -191,12 +182,7 @@ def main() -> None:
 
     threads = args.threads or torch.get_num_threads()  # default: the machine's default
     torch.set_num_threads(threads)
-    print(
-        f"machine: processor={platform.processor() or platform.machine()!r} "
-        f"cpu_count={os.cpu_count()} torch={torch.__version__} threads={threads} "
-        f"device={args.device} load_avg_1min={os.getloadavg()[0]:.2f}"
-        + (f" ({torch.cuda.get_device_name()})" if args.device == "cuda" else "")
-    )
+    print_machine(threads, args.device)
     print(
         f"dataset: transforms={names} "
         f"({', '.join(TRANSFORMS[n].category for n in names)}), objects={args.objects}, "

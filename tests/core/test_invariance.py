@@ -11,15 +11,6 @@ from transfer_invariance.core.models import build_model
 from transfer_invariance.core.training import NormalizedModel
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny tensors: one thread is fastest and avoids oversubscription on shared 2-core CPUs."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def test_identical_pairs_score_zero():
     reps = torch.randn(50, 8, generator=torch.Generator().manual_seed(0))
     assert sensitivity_l2(reps, reps.clone()) == 0.0

@@ -1,6 +1,7 @@
 import pytest
 import torch
 import torch.nn.functional as F
+from squares import make_squares
 
 from transfer_invariance.core.finetune import finetune, finetune_config
 from transfer_invariance.core.models import build_model
@@ -20,35 +21,6 @@ from transfer_invariance.core.training import (
     epoch_permutation,
     load_model,
 )
-
-COLOURS = torch.tensor(
-    [[230, 30, 30], [30, 230, 30], [30, 30, 230], [230, 230, 30]], dtype=torch.uint8
-)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny tensors: one thread is fastest and avoids oversubscription on shared 2-core CPUs."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
-def make_squares(n: int, seed: int, size: int = 16, k: int = 4) -> dict:
-    g = torch.Generator().manual_seed(seed)
-    labels = torch.randint(0, k, (n,), generator=g)
-    images = (torch.rand(n, 3, size, size, generator=g) * 80 + 60).to(torch.uint8)
-    pos = torch.randint(0, size - 6, (n, 2), generator=g)
-    for i in range(n):
-        r, c = pos[i].tolist()
-        images[i, :, r : r + 6, c : c + 6] = COLOURS[labels[i]][:, None, None]
-    return {
-        "images": images,
-        "labels": labels,
-        "latents": {},
-        "meta": {"class_names": [f"c{j}" for j in range(k)], "image_size": size, "name": "sq"},
-    }
 
 
 def random_checkpoint(train: dict, arch: str = "resnet18", width: float = 0.125) -> dict:
@@ -75,7 +47,7 @@ def random_checkpoint(train: dict, arch: str = "resnet18", width: float = 0.125)
 
 @pytest.fixture(scope="module")
 def data():
-    train, val, test = make_squares(96, 0), make_squares(48, 1), make_squares(48, 2)
+    train, val, test = make_squares(96, 0, k=4), make_squares(48, 1, k=4), make_squares(48, 2, k=4)
     return train, val, test, random_checkpoint(train)
 
 
@@ -177,4 +149,22 @@ def test_probe_keeps_backbone_and_finetune_changes_it(data):
 def test_probe_image_size_mismatch_raises(data):
     _, val, test, ckpt = data
     with pytest.raises(ValueError, match="image_size"):
-        probe(ckpt, make_squares(8, 0, size=32), val, test, probe_config(epochs=1, progress=False))
+        probe(
+            ckpt,
+            make_squares(8, 0, size=32, k=4),
+            val,
+            test,
+            probe_config(epochs=1, progress=False),
+        )
+
+
+def test_probe_cache_runs_the_backbone_once_per_image_set(data):
+    train, val, test, ckpt = data
+    cfg = probe_config(epochs=2, progress=False, device="cpu")
+    relabelled = [{**d, "labels": (d["labels"] + 1) % 4} for d in (train, val, test)]
+    cache: dict = {}
+    first = probe(ckpt, train, val, test, cfg, cache=cache)
+    second = probe(ckpt, *relabelled, cfg, cache=cache)
+    assert len(cache) == 3  # train, val and test representations, shared by both targets
+    assert first["test_acc"] == probe(ckpt, train, val, test, cfg)["test_acc"]
+    assert second["test_acc"] == probe(ckpt, *relabelled, cfg)["test_acc"]

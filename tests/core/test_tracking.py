@@ -8,15 +8,6 @@ from transfer_invariance.core.tracking import flatten, log_artifact, log_metrics
 from transfer_invariance.core.training import TrainConfig, pretrain
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny tensors: one thread is fastest and avoids oversubscription on shared 2-core CPUs."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
 def make_data(n: int, seed: int) -> dict:
     g = torch.Generator().manual_seed(seed)
     labels = torch.randint(0, 2, (n,), generator=g)

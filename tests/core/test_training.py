@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+from squares import make_squares
 
 from transfer_invariance.core.training import (
     NormalizedModel,
@@ -12,36 +13,6 @@ from transfer_invariance.core.training import (
     lr_factor,
     pretrain,
 )
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Tiny tensors: one thread is fastest and avoids oversubscription on shared 2-core CPUs."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(old)
-
-
-COLOURS = torch.tensor([[230, 30, 30], [30, 230, 30], [30, 30, 230]], dtype=torch.uint8)
-
-
-def make_squares(n: int, seed: int, size: int = 16) -> dict:
-    """3 classes: a red / green / blue square at a random position on a noisy grey background."""
-    g = torch.Generator().manual_seed(seed)
-    labels = torch.randint(0, 3, (n,), generator=g)
-    images = (torch.rand(n, 3, size, size, generator=g) * 80 + 60).to(torch.uint8)
-    pos = torch.randint(0, size - 6, (n, 2), generator=g)
-    for k in range(n):
-        r, c = pos[k].tolist()
-        images[k, :, r : r + 6, c : c + 6] = COLOURS[labels[k]][:, None, None]
-    return {
-        "images": images,
-        "labels": labels,
-        "latents": {},
-        "meta": {"class_names": ["red", "green", "blue"], "image_size": size, "name": "squares"},
-    }
-
 
 FAST = dict(batch_size=16, progress=False, seed=0, device="cpu", num_threads=1)
 

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .fingerprint import fingerprint
 from .tracking import log_history, log_metrics
 from .training import (
     TrainConfig,
@@ -194,8 +195,12 @@ def probe(
     test: dict,
     config: TrainConfig,
     run_id: str | None = None,
+    cache: dict[str, torch.Tensor] | None = None,
 ) -> dict:
     """Linear probe of a pretrained checkpoint on a target task (tensor sets train/val/test).
+
+    ``cache`` (one dict per checkpoint) keeps representations by image content, so targets that
+    share images (e.g. the same inputs with other labels) run the backbone once.
 
     Returns {"linear": CPU state_dict, "history": ..., "train_acc", "val_acc", "test_acc",
     "best_epoch", "num_classes"}; accuracies are those of the best-val probe, fresh per split.
@@ -208,15 +213,24 @@ def probe(
     for name, data in (("train", train), ("val", val), ("test", test)):
         check_labels(data, num_classes, name)
     with torch_threads(config.num_threads):
-        return _probe(checkpoint, train, val, test, config, num_classes, run_id)
+        return _probe(checkpoint, train, val, test, config, num_classes, run_id, cache)
 
 
-def _probe(checkpoint, train, val, test, config, num_classes, run_id) -> dict:
+def _probe(checkpoint, train, val, test, config, num_classes, run_id, cache) -> dict:
     dev = resolve_device(config.device)
     model = load_model(checkpoint, device=dev)
     bs = max(512, config.batch_size)
+
+    def feats_of(images: torch.Tensor) -> torch.Tensor:
+        if cache is None:
+            return representations(model, images, bs, dev)
+        key = fingerprint(images)
+        if key not in cache:
+            cache[key] = representations(model, images, bs, dev)
+        return cache[key]
+
     feats = {
-        name: representations(model, data["images"], bs, dev)
+        name: feats_of(data["images"])
         for name, data in (("train", train), ("val", val), ("test", test))
     }
     labels = {

@@ -7,15 +7,14 @@ a parameter and never changes the DAG.
 from __future__ import annotations
 
 import functools
-import hashlib
 import inspect
-import json
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import torch
-
+from transfer_invariance.core.fingerprint import fingerprint
 from transfer_invariance.core.training import TrainConfig
+
+__all__ = ["bind", "fingerprint", "seed_key", "seed_of", "train_config"]
 
 TRAIN_FIELDS = set(TrainConfig.__dataclass_fields__) - {"seed"}
 
@@ -57,27 +56,3 @@ def bind(func: Callable[..., Any], **bound: Any) -> Callable[..., Any]:
     wrapper.__signature__ = sig.replace(parameters=remaining)  # type: ignore[attr-defined]
     del wrapper.__wrapped__
     return wrapper
-
-
-def fingerprint(*parts: Any) -> str:
-    """A short hash of parameters and tensor sets, naming one training's inputs exactly."""
-    h = hashlib.sha1()
-
-    def feed(x: Any) -> None:
-        if isinstance(x, torch.Tensor):
-            t = x.detach().cpu().contiguous()
-            h.update(str((t.dtype, tuple(t.shape))).encode())
-            h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-        elif isinstance(x, Mapping):
-            for k in sorted(x, key=str):
-                h.update(str(k).encode())
-                feed(x[k])
-        elif isinstance(x, list | tuple):
-            for v in x:
-                feed(v)
-        else:
-            h.update(json.dumps(x, sort_keys=True, default=str).encode())
-
-    for p in parts:
-        feed(p)
-    return h.hexdigest()[:16]

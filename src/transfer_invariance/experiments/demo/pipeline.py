@@ -14,6 +14,11 @@ from transfer_invariance.pipelines.generate_data import create_dataset_pipeline
 
 TARGETS = ("same", "different")
 MODEL = "demo.model"
+REPORTS = {
+    "transfer": "probe_metrics",
+    "sensitivity": "sensitivity",
+    "finetune": "finetune_metrics",
+}
 
 
 def create_pipeline(**kwargs) -> Pipeline:
@@ -50,28 +55,16 @@ def create_pipeline(**kwargs) -> Pipeline:
             parameters={"params:invariance": "params:demo.invariance"},
         )
     )
-    reporting = (
-        Pipeline(
-            report.create_pipeline(["transfer"], [f"{MODEL}.probe_metrics"], name="probe_metrics"),
-            namespace="demo.report",
-            inputs={f"{MODEL}.probe_metrics"},
-            parameters={"params:tables.transfer": "params:demo.tables.transfer"},
-        )
-        + Pipeline(
-            report.create_pipeline(
-                ["sensitivity"], [f"{MODEL}.sensitivity"], name="sensitivity_metrics"
-            ),
-            namespace="demo.report",
-            inputs={f"{MODEL}.sensitivity"},
-            parameters={"params:tables.sensitivity": "params:demo.tables.sensitivity"},
-        )
-        + Pipeline(
-            report.create_pipeline(
-                ["finetune"], [f"{MODEL}.finetune_metrics"], name="finetune_metrics"
-            ),
-            namespace="demo.report",
-            inputs={f"{MODEL}.finetune_metrics"},
-            parameters={"params:tables.finetune": "params:demo.tables.finetune"},
-        )
+    reporting = sum(
+        (
+            Pipeline(
+                report.create_pipeline([table], [f"{MODEL}.{metrics}"], name=f"{metrics}_table"),
+                namespace="demo.report",
+                inputs={f"{MODEL}.{metrics}"},
+                parameters={f"params:tables.{table}": f"params:demo.tables.{table}"},
+            )
+            for table, metrics in REPORTS.items()
+        ),
+        Pipeline([]),
     )
     return data + model + reporting

@@ -228,7 +228,10 @@ def _compose_sweep(c_data, objects, data, cond, axis, value, seed, split) -> dic
 def probe_sweep(
     checkpoints: dict, c_data: dict, objects: dict, data: dict, relevance: dict, probe: dict
 ) -> pd.DataFrame:
-    """Probe every C.3 model for C and for O on C+O (upper right, independent objects, always pasted)."""
+    """Probe every C.3 model for C and for O on C+O (upper right, independent objects, always pasted).
+
+    The beta curve gets its beta = 1 point from the rho = 0 models (the same condition).
+    """
     rows = []
     for key, checkpoint in checkpoints.items():
         point, seed_part = key.split("/")
@@ -248,7 +251,12 @@ def probe_sweep(
         axis, rest = point.split("=")
         value, label = rest.split("|")
         rows.append(table.assign(axis=axis, value=float(value), pretrain_label=label))
-    return pd.concat(rows, ignore_index=True)
+    out = pd.concat(rows, ignore_index=True)
+    # beta = 1 (an independent object always pasted) is exactly rho = 0: reuse it for the beta curve.
+    if 1.0 not in relevance["betas"]:
+        same = out[(out["axis"] == "rho") & (out["value"] == 0.0)]
+        out = pd.concat([out, same.assign(axis="beta", value=1.0)], ignore_index=True)
+    return out
 
 
 def plot_relevance(metrics: pd.DataFrame) -> tuple[Figure, str]:

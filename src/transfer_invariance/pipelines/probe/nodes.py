@@ -22,6 +22,7 @@ def probe_models(
     for key, checkpoint in checkpoints.items():
         seed = seed_of(key)
         config = train_config(probe_params, seed, probe_config(), "probe")
+        cache: dict = {}  # targets sharing images (e.g. C+O with C or O labels) share representations
         for target, data in targets.items():
             splits = data[key]
             params = {
@@ -37,7 +38,13 @@ def probe_models(
                 {"stage": "probe", "condition": label, "target": target, "seed": key},
             ) as run_id:
                 result = probe(
-                    checkpoint, splits["train"], splits["val"], splits["test"], config, run_id
+                    checkpoint,
+                    splits["train"],
+                    splits["val"],
+                    splits["test"],
+                    config,
+                    run_id,
+                    cache,
                 )
             heads.setdefault(key, {})[target] = {
                 "linear": result["linear"],
