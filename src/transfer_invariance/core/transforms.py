@@ -338,19 +338,19 @@ def warp(layer: torch.Tensor, forward: torch.Tensor) -> torch.Tensor:
 
 
 def _rgb_to_hsv(rgb: torch.Tensor) -> torch.Tensor:
+    """RGB -> HSV with torchvision's conventions (red wins ties), in a few fused passes."""
+    maxc, argmax = rgb.max(1)
+    minc = rgb.amin(1)
+    delta = maxc - minc
+    s = delta / torch.where(maxc > 0, maxc, torch.ones_like(maxc))
     r, g, b = rgb.unbind(1)
-    maxc, _ = rgb.max(1)
-    minc, _ = rgb.min(1)
-    eqc = maxc == minc
-    cr = maxc - minc
-    ones = torch.ones_like(maxc)
-    s = cr / torch.where(eqc, ones, maxc)
-    cr_div = torch.where(eqc, ones, cr)
-    rc, gc, bc = (maxc - r) / cr_div, (maxc - g) / cr_div, (maxc - b) / cr_div
-    hr = (maxc == r) * (bc - gc)
-    hg = ((maxc == g) & (maxc != r)) * (2.0 + rc - bc)
-    hb = ((maxc != g) & (maxc != r)) * (4.0 + gc - rc)
-    h = torch.fmod((hr + hg + hb) / 6.0 + 1.0, 1.0)
+    safe = torch.where(delta > 0, delta, torch.ones_like(delta))
+    h = torch.where(
+        argmax == 0,
+        (g - b) / safe,
+        torch.where(argmax == 1, 2.0 + (b - r) / safe, 4.0 + (r - g) / safe),
+    )
+    h = torch.where(delta > 0, torch.remainder(h / 6.0, 1.0), torch.zeros_like(h))
     return torch.stack([h, s, maxc], 1)
 
 
