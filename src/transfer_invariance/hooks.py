@@ -16,7 +16,7 @@ from transfer_invariance.core.finetune import finetune_config
 from transfer_invariance.core.probe import probe_config
 from transfer_invariance.core.rendering import parse_spec
 from transfer_invariance.core.training import default_config_for
-from transfer_invariance.pipelines.common import train_config
+from transfer_invariance.pipelines.common import require_int, train_config
 
 
 def check_training(value: dict[str, Any], params: dict[str, Any]) -> None:
@@ -46,15 +46,12 @@ def check_dataset(value: dict[str, Any], params: dict[str, Any], name: str = "da
 
 
 def check_invariance(value: dict[str, Any], params: dict[str, Any]) -> None:
-    n = value.get("n_random_pairs", 10000)
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n_random_pairs must be an integer >= 1, got {n!r}.")
+    require_int(value.get("n_random_pairs", 10000), "n_random_pairs")
 
 
 def check_pairs(value: dict[str, Any], params: dict[str, Any]) -> None:
-    n, split = value.get("n"), value.get("split", "test")
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"n must be an integer >= 1, got {n!r}.")
+    require_int(value.get("n"), "n")
+    split = value.get("split", "test")
     if split not in ("train", "val", "test"):
         raise ValueError(f"split must be train, val or test, got {split!r}.")
 

@@ -160,6 +160,14 @@ def _unpickle(raw: bytes, source: str) -> dict[str, Any]:
     return {(k.decode("latin1") if isinstance(k, bytes) else k): v for k, v in obj.items()}
 
 
+def _corrupt(path: Path, info: _CifarInfo, err: BaseException) -> ValueError:
+    """The error for an archive that cannot be read to the end."""
+    return ValueError(
+        f"CIFAR archive {path} is corrupt or truncated ({err!r}); delete it and download "
+        f"'{info.archive}' again from {info.url}."
+    )
+
+
 def _read_raw(kind: str, path: Path, info: _CifarInfo, wanted: tuple[str, ...]) -> dict[str, bytes]:
     """Read the raw bytes of the wanted member files (names without the folder prefix)."""
     out: dict[str, bytes] = {}
@@ -185,10 +193,7 @@ def _read_raw(kind: str, path: Path, info: _CifarInfo, wanted: tuple[str, ...]) 
                     if len(out) == len(wanted):
                         break
     except _CORRUPT_ERRORS as err:
-        raise ValueError(
-            f"CIFAR archive {path} is corrupt or truncated ({err!r}); delete it and download "
-            f"'{info.archive}' again from {info.url}."
-        ) from err
+        raise _corrupt(path, info, err) from err
     missing = [m for m in wanted if m not in out]
     if missing:
         raise ValueError(
@@ -332,10 +337,7 @@ def check_cifar_available(root: str | Path, name: str = "cifar10", download: boo
         with tarfile.open(path, mode="r:*") as tf:
             names = {m.name.rsplit("/", 1)[-1]: m.size for m in tf.getmembers() if m.isfile()}
     except _CORRUPT_ERRORS as err:
-        raise ValueError(
-            f"CIFAR archive {path} is corrupt or truncated ({err!r}); delete it and download "
-            f"'{info.archive}' again from {info.url}."
-        ) from err
+        raise _corrupt(path, info, err) from err
     missing = [m for m in wanted if m not in names]
     if missing:
         raise ValueError(

@@ -14,9 +14,16 @@ from typing import Any
 from transfer_invariance.core.fingerprint import fingerprint
 from transfer_invariance.core.training import TrainConfig
 
-__all__ = ["bind", "fingerprint", "seed_key", "seed_of", "train_config"]
+__all__ = ["bind", "fingerprint", "require_int", "seed_key", "seed_of", "train_config"]
 
 TRAIN_FIELDS = set(TrainConfig.__dataclass_fields__) - {"seed"}
+
+
+def require_int(value: Any, name: str, minimum: int = 1) -> int:
+    """``value`` if it is an integer >= ``minimum`` (not a bool); otherwise a ValueError naming it."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
+    return value
 
 
 def seed_key(seed: int) -> str:

@@ -25,20 +25,13 @@ from transfer_invariance.core.plotting import curves_figure
 from transfer_invariance.core.reporting import long_table, markdown_table, mean_sd
 from transfer_invariance.core.scenes import make_scenes, scene_max_classes
 from transfer_invariance.datasets.incremental import Deferred
-from transfer_invariance.pipelines.common import seed_key
+from transfer_invariance.pipelines.common import require_int, seed_key, seed_of
 from transfer_invariance.pipelines.pretrain.nodes import pretrain_models
 from transfer_invariance.pipelines.probe.nodes import probe_models
 
 C_SOURCES = ("scenes", "cifar10")
 CONDITIONS = ("c_c", "co_c", "co_o", "o_o")
 CONDITION_NAMES = {"c_c": "C/C", "co_c": "C+O/C", "co_o": "C+O/O", "o_o": "O/O"}
-
-
-def _positive_int(data: dict[str, Any], key: str, minimum: int = 1) -> int:
-    value = data.get(key)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{key} must be an integer >= {minimum}, got {value!r}.")
-    return value
 
 
 def _unit_interval(values: Any, key: str) -> list[float]:
@@ -56,9 +49,9 @@ def check_data(data: dict[str, Any], params: dict[str, Any] | None = None) -> No
     if source not in C_SOURCES:
         raise ValueError(f"c_source must be one of {C_SOURCES}, got {source!r}.")
     for key in ("n_train", "n_val", "n_test", "n_objects", "object_size", "n_pairs"):
-        _positive_int(data, key)
+        require_int(data.get(key), key)
     if source == "scenes":
-        n_classes = _positive_int(data, "n_classes", 2)
+        n_classes = require_int(data.get("n_classes"), "n_classes", 2)
         if n_classes > scene_max_classes():
             raise ValueError(
                 f"n_classes = {n_classes} but the scene stand-in has {scene_max_classes()} classes."
@@ -131,22 +124,24 @@ def compose(
     condition: dict[str, Any],
     seed: int,
     split: str,
-    **overrides: Any,
 ) -> dict:
-    """One split of a condition's dataset for one seed."""
+    """One split of a condition's dataset for one seed.
+
+    ``condition``: ``label`` (c | o), and optionally ``objects`` (false: none pasted), ``beta``,
+    ``rho``, ``background`` (c | black), ``placement`` (uniform | upper_right).
+    """
     kw = {
         "n_objects": data["n_objects"],
         "object_size": data["object_size"],
         "seed": seed,
         "split": split,
         "label_source": condition["label"],
-        "beta": 1.0 if condition.get("objects", True) else 0.0,
+        "beta": condition.get("beta", 1.0 if condition.get("objects", True) else 0.0),
         "background": condition.get("background", "c"),
         "placement": condition.get("placement", "uniform"),
         "rho": condition.get("rho"),
         "object_names": objects["names"],
     }
-    kw.update(overrides)
     return compose_c_plus_o(c_split, objects["objects"], **kw)
 
 
@@ -193,11 +188,6 @@ def sweep_points(relevance: dict[str, Any]) -> list[tuple[str, str, float, str]]
     return points
 
 
-def _sweep_condition(axis: str, value: float, label: str) -> dict[str, Any]:
-    cond = {"label": label, "placement": "upper_right"}
-    return {**cond, "rho": value} if axis == "rho" else {**cond, "beta": value}
-
-
 def pretrain_sweep(
     c_data: dict, objects: dict, data: dict, relevance: dict, training: dict
 ) -> dict[str, Deferred]:
@@ -207,22 +197,11 @@ def pretrain_sweep(
     """
     out: dict[str, Deferred] = {}
     for name, axis, value, label in sweep_points(relevance):
-        cond = _sweep_condition(axis, value, label)
-        for s in relevance["seeds"]:
-            split_data = {
-                seed_key(s): {
-                    sp: _compose_sweep(c_data, objects, data, cond, axis, value, s, sp)
-                    for sp in ("train", "val", "test")
-                }
-            }
-            deferred = pretrain_models(split_data, training, f"harm.relevance.{name}")
-            out[f"{name}/{seed_key(s)}"] = deferred[seed_key(s)]
+        cond = {"label": label, "placement": "upper_right", axis: value}
+        split_data = make_condition_data(c_data, objects, data, cond, relevance["seeds"])
+        deferred = pretrain_models(split_data, training, f"harm.relevance.{name}")
+        out.update({f"{name}/{key}": job for key, job in deferred.items()})
     return out
-
-
-def _compose_sweep(c_data, objects, data, cond, axis, value, seed, split) -> dict:
-    overrides = {"rho": value} if axis == "rho" else {"beta": value}
-    return compose(c_data[split], objects, data, cond, seed, split, **overrides)
 
 
 def probe_sweep(
@@ -232,19 +211,21 @@ def probe_sweep(
 
     The beta curve gets its beta = 1 point from the rho = 0 models (the same condition).
     """
-    rows = []
+    rows, targets_by_seed = [], {}
     for key, checkpoint in checkpoints.items():
         point, seed_part = key.split("/")
-        seed = int(seed_part.removeprefix("seed_"))
-        targets = {}
-        for target in ("c", "o"):
-            cond = {"label": target, "placement": "upper_right"}
-            targets[target] = {
-                seed_part: {
-                    sp: compose(c_data[sp], objects, data, cond, seed, sp)
-                    for sp in ("train", "val", "test")
-                }
+        if seed_part not in targets_by_seed:  # the same targets serve every point of a seed
+            targets_by_seed[seed_part] = {
+                t: make_condition_data(
+                    c_data,
+                    objects,
+                    data,
+                    {"label": t, "placement": "upper_right"},
+                    [seed_of(seed_part)],
+                )
+                for t in ("c", "o")
             }
+        targets = targets_by_seed[seed_part]
         table, _ = probe_models(
             {seed_part: checkpoint}, probe, f"harm.relevance.{point}", **targets
         )
