@@ -51,3 +51,21 @@ def kedro_project(
 
     while mlflow.active_run() is not None:  # a failed run leaves kedro-mlflow's run open
         mlflow.end_run()
+
+
+@pytest.fixture
+def registered() -> Iterator[Callable[..., dict[str, Any]]]:
+    """``build(env=None)``: the project's registered pipelines for the repository's conf/."""
+    from kedro.config import OmegaConfigLoader
+
+    from transfer_invariance import pipeline_registry, settings
+
+    def build(env: str | None = None) -> dict[str, Any]:
+        loader = OmegaConfigLoader(
+            conf_source=str(REPO / "conf"), env=env, **settings.CONFIG_LOADER_ARGS
+        )
+        pipeline_registry.use_parameters(loader["parameters"])
+        return pipeline_registry.register_pipelines()
+
+    yield build
+    pipeline_registry.use_parameters(None)

@@ -1,103 +1,158 @@
-"""Project hooks: check every parameter block a run uses before any node starts.
+"""Project hooks: parameters for the pipeline registry, checks before any work, run names, results.
 
-Bad input (an unknown transformation or architecture, zero epochs, impossible sizes, a missing base
-image folder or dataset archive) fails here, before rendering or training, with the parameter named.
+- ``ProjectParametersHook`` gives the pipeline registry the run's parameters (env and ``--params``
+  included), so the study's and the experiments' namespaces follow the configuration.
+- ``ParameterCheckHook`` runs before the first node: Kedro has already validated every typed
+  block (see ``pipelines.params``); this hook validates the remaining annotated ``params:`` inputs
+  (e.g. seed lists), runs the blocks' file checks (``check_resources``: base images, CIFAR archives)
+  and checks that every stored input of the run exists, naming the command that makes it.
+- ``RunScopeHook`` names what is running (the node's namespace) for MLflow run names and progress
+  bars, and prints where the tables and figures are once the run is over.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+import inspect
+import logging
+from collections.abc import Mapping
+from pathlib import PurePath
+from typing import Any, get_type_hints
 
 from kedro.framework.hooks import hook_impl
 from kedro.pipeline import Pipeline
+from kedro.pipeline.node import Node
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from transfer_invariance.core.finetune import finetune_config
-from transfer_invariance.core.probe import probe_config
-from transfer_invariance.core.rendering import parse_spec
-from transfer_invariance.core.training import default_config_for
-from transfer_invariance.pipelines.common import require_int, train_config
+from transfer_invariance.core import tracking
 
+logger = logging.getLogger(__name__)
 
-def check_training(value: dict[str, Any], params: dict[str, Any]) -> None:
-    train_config(value, 0, default_config_for(value.get("arch", "resnet18")), "training")
-    width = value.get("width", 1.0)
-    if isinstance(width, bool) or not isinstance(width, int | float) or width <= 0:
-        raise ValueError(f"width must be a number > 0, got {width!r}.")
+REPORTING = "data/08_reporting"
 
 
-def check_probe(value: dict[str, Any], params: dict[str, Any]) -> None:
-    train_config(value, 0, probe_config(), "probe")
+class ProjectParametersHook:
+    """Hands the run's parameters to the pipeline registry before Kedro builds the pipelines."""
+
+    @hook_impl
+    def after_context_created(self, context: Any) -> None:
+        from transfer_invariance.pipeline_registry import use_parameters
+
+        use_parameters(context.config_loader["parameters"])
 
 
-def check_finetune(value: dict[str, Any], params: dict[str, Any]) -> None:
-    train_config(value, 0, finetune_config(), "finetune")
-    sizes = value.get("n_samples", [200])
-    if (
-        not isinstance(sizes, list)
-        or not sizes
-        or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in sizes)
-    ):
-        raise ValueError(f"n_samples must be a non-empty list of integers >= 1, got {sizes!r}.")
+def _param_annotations(node: Node) -> dict[str, Any]:
+    """``{params:<name>: annotation}`` for the node's parameter inputs that carry a type hint."""
+    try:
+        hints = get_type_hints(node.func, include_extras=True)
+    except Exception:  # a node function without resolvable hints is simply not checked here
+        return {}
+    names = list(inspect.signature(node.func).parameters)
+    out = {}
+    for index, dataset in enumerate(node.inputs):
+        if dataset.startswith("params:") and index < len(names) and names[index] in hints:
+            out[dataset] = hints[names[index]]
+    return out
 
 
-def check_dataset(value: dict[str, Any], params: dict[str, Any], name: str = "dataset") -> None:
-    parse_spec(name, {**params.get("base_images", {}), **value})
+def _producer(dataset: str) -> str | None:
+    """The registered pipeline (a stage or an experiment) whose outputs include ``dataset``."""
+    from kedro.framework.project import pipelines
+
+    first = dataset.split(".")[0]
+    candidates = [first] + [n for n in pipelines if n not in (first, "__default__", "study")]
+    for name in candidates:
+        if name in pipelines and dataset in pipelines[name].all_outputs():
+            return name
+    return None
 
 
-def check_invariance(value: dict[str, Any], params: dict[str, Any]) -> None:
-    require_int(value.get("n_random_pairs", 10000), "n_random_pairs")
-
-
-def check_pairs(value: dict[str, Any], params: dict[str, Any]) -> None:
-    require_int(value.get("n"), "n")
-    split = value.get("split", "test")
-    if split not in ("train", "val", "test"):
-        raise ValueError(f"split must be train, val or test, got {split!r}.")
-
-
-def check_seeds(value: Any, params: dict[str, Any]) -> None:
-    if (
-        not isinstance(value, list)
-        or not value
-        or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in value)
-    ):
-        raise ValueError(f"seeds must be a non-empty list of integers >= 0, got {value!r}.")
-
-
-CHECKS: dict[str, Callable[[Any, dict[str, Any]], None]] = {
-    "training": check_training,
-    "probe": check_probe,
-    "finetune": check_finetune,
-    "dataset": check_dataset,
-    "invariance": check_invariance,
-    "pairs": check_pairs,
-    "seeds": check_seeds,
-}
-
-
-def register_check(suffix: str, check: Callable[[Any, dict[str, Any]], None]) -> None:
-    """Experiments add checks for their own parameter blocks (matched on the last name part)."""
-    CHECKS[suffix] = check
+def _check_parameter(key: str, value: Any, annotation: Any, parameters: dict[str, Any]) -> None:
+    """Validate a value Kedro did not (one that is not a typed block), then its file checks."""
+    if not isinstance(value, BaseModel):
+        try:
+            TypeAdapter(annotation).validate_python(value, strict=True)
+        except ValidationError as err:
+            raise ValueError(f"parameter '{key}' = {value!r}: {err}") from None
+    check = getattr(value, "check_resources", None)
+    if check is not None:
+        try:
+            check(parameters)
+        except (ValueError, FileNotFoundError) as err:
+            raise type(err)(f"parameter '{key}': {err}") from err
 
 
 class ParameterCheckHook:
-    """Runs the checks of every ``params:`` input of the pipeline about to run."""
+    """Every parameter and every stored input of the run checked before any node starts."""
 
     @hook_impl
     def before_pipeline_run(
         self, run_params: dict[str, Any], pipeline: Pipeline, catalog: Any
     ) -> None:
         params = catalog.load("parameters")
-        for name in sorted(pipeline.inputs()):
-            if not name.startswith("params:"):
-                continue
-            key = name.removeprefix("params:")
-            parts = key.split(".")
-            check = CHECKS.get(parts[-1])
-            if check is None or "tables" in parts[:-1]:  # report table specs are not stage blocks
-                continue
-            try:
-                check(catalog.load(name), params)
-            except (ValueError, FileNotFoundError) as err:
-                raise type(err)(f"parameter '{key}': {err}") from err
+        typed = {d: a for node in pipeline.nodes for d, a in _param_annotations(node).items()}
+        # shared blocks (base_images, ...) first: the others' checks build on them
+        for dataset in sorted(typed, key=lambda d: (d.count("."), d)):
+            _check_parameter(
+                dataset.removeprefix("params:"), catalog.load(dataset), typed[dataset], params
+            )
+        missing = [
+            name
+            for name in sorted(pipeline.inputs())
+            if not name.startswith("params:") and name != "parameters" and not catalog.exists(name)
+        ]
+        if missing:
+            lines = []
+            for name in missing:
+                producer = _producer(name)
+                how = (
+                    f"run `kedro run --pipeline={producer}` first"
+                    if producer
+                    else "no registered pipeline makes it"
+                )
+                lines.append(f"  - '{name}' does not exist: {how}")
+            raise FileNotFoundError(
+                "This run needs stored artifacts that are not there yet:\n" + "\n".join(lines)
+            )
+
+
+class RunScopeHook:
+    """Names the running node's namespace for tracking; says where the results are at the end."""
+
+    @hook_impl
+    def before_node_run(self, node: Node) -> None:
+        tracking.set_scope(node.namespace or "")
+
+    @hook_impl
+    def after_node_run(self, node: Node) -> None:
+        tracking.set_scope("")
+
+    @hook_impl
+    def after_pipeline_run(self, pipeline: Pipeline, catalog: Any) -> None:
+        folders: dict[str, list[str]] = {}
+        for name in sorted(pipeline.all_outputs()):
+            path = _reporting_path(catalog, name)
+            if path is not None:
+                folder, _, file = path.rpartition("/")
+                folders.setdefault(folder, []).append(file)
+        for folder, files in sorted(folders.items()):
+            logger.info("Tables and figures: %s/ (%s)", folder, ", ".join(sorted(files)))
+
+
+def _reporting_path(catalog: Any, name: str) -> str | None:
+    """The file a dataset writes under data/08_reporting, if it does."""
+    try:
+        description = catalog.get(name)._describe()
+    except Exception:
+        return None
+
+    def find(value: Any) -> str | None:
+        if isinstance(value, Mapping):
+            for v in value.values():
+                found = find(v)
+                if found:
+                    return found
+        elif isinstance(value, str | PurePath) and REPORTING in str(value):
+            return str(value)[str(value).index(REPORTING) :]
+        return None
+
+    return find(description)

@@ -1,10 +1,26 @@
 """Kedro project settings."""
 
+import logging
+
 from kedro.config import OmegaConfigLoader
 
-from transfer_invariance.hooks import ParameterCheckHook
+from transfer_invariance.hooks import ParameterCheckHook, ProjectParametersHook, RunScopeHook
 
-HOOKS = (ParameterCheckHook(),)
+# Library notices a user can do nothing about: the project names datasets with dots on purpose
+# (namespaces), `--pipeline` is the documented spelling, the rest come from inside the libraries.
+# Kedro logs warnings through the "py.warnings" logger; some libraries reset the warning filters
+# around their own code, so the notices are dropped there.
+QUIET = (
+    "Add type hints to the `predict` method",
+    "register_new_resolver() is deprecated",
+    "One or more dataset names contain '.'",
+    "Option '--pipeline' is deprecated",
+)
+logging.getLogger("py.warnings").addFilter(
+    lambda record: not any(text in record.getMessage() for text in QUIET)
+)
+
+HOOKS = (ProjectParametersHook(), ParameterCheckHook(), RunScopeHook())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

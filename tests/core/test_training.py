@@ -1,4 +1,6 @@
 import math
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -126,3 +128,19 @@ def test_default_configs_and_schedules():
     assert lr_factor(cos, total, total, spe) == pytest.approx(1e-2)
     mid = lr_factor(cos, 60, total, spe)
     assert mid == pytest.approx(1e-2 + (1 - 1e-2) * 0.5 * (1 + math.cos(math.pi * 0.5)))
+
+
+def test_importing_training_does_not_import_lightning():
+    code = (
+        "import sys, transfer_invariance.core.training as t, transfer_invariance.core.finetune, "
+        "transfer_invariance.core.probe; assert t.fit and 'lightning' not in sys.modules"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_package_reexports_the_public_names():
+    import transfer_invariance.core.training as training
+
+    assert set(training.__all__) <= set(dir(training))
+    for name in ("fit", "pretrain", "TrainConfig", "NormalizedModel", "epoch_permutation"):
+        assert name in training.__all__

@@ -1,14 +1,25 @@
+from collections.abc import Mapping
+
 import pytest
 import torch
 
+from transfer_invariance.core import transforms as tf
+from transfer_invariance.core.rendering import DatasetSpec, Renderer, render_split
 from transfer_invariance.core.rng import SampleRandom
 from transfer_invariance.core.transforms import (
+    CATEGORIES,
     TRANSFORM_NAMES,
+    TRANSFORMS,
+    AffineTransform,
+    ColourTransform,
+    LayerTransform,
+    Transform,
     apply_transforms,
     augment_images,
     check_transform_sets,
     draw_latents,
     premultiply,
+    register,
     resolve_params,
 )
 
@@ -193,3 +204,147 @@ def test_transform_sets_must_be_nonempty_and_disjoint():
         check_transform_sets({"same": ["rotate"], "different": []}, disjoint=True)
     with pytest.raises(ValueError, match="overlap"):
         check_transform_sets({"same": ["rotate", "hue"], "different": ["hue"]}, disjoint=True)
+
+
+def test_registry_holds_one_drawing_and_applying_object_per_type():
+    assert list(TRANSFORMS)[0] == "none" and len(TRANSFORM_NAMES) == 18
+    assert sorted(n for names in CATEGORIES.values() for n in names) == sorted(TRANSFORM_NAMES)
+    for name, t in TRANSFORMS.items():
+        assert isinstance(t, Transform) and t.name == name and callable(t.draw)
+        assert t.kind in tf.KINDS and isinstance(t.defaults, Mapping)
+        if t.kind == "affine":
+            assert isinstance(t, AffineTransform) and callable(t.matrix)
+        else:
+            assert isinstance(t, ColourTransform | LayerTransform) and callable(t.apply)
+    assert {n for n, t in TRANSFORMS.items() if t.kind == "affine"} == set(CATEGORIES["geometric"])
+
+
+def test_draw_gives_prefixed_latents_and_an_applied_flag_with_p():
+    rnd = SampleRandom(0, "train", torch.arange(N))
+    for name in TRANSFORM_NAMES:
+        params = resolve_params([name])[name]
+        lat = TRANSFORMS[name].draw(rnd, params, "object")
+        assert all(k.startswith(f"{name}.") and v.shape == (N,) for k, v in lat.items())
+        assert (f"{name}.applied" in lat) == ("p" in params)
+
+
+def test_a_single_affine_op_applies_alone_as_in_the_engine():
+    layer = make_layer()
+    for name in CATEGORIES["geometric"]:
+        params = resolve_params([name])
+        rnd = SampleRandom(2, "train", torch.arange(N))
+        lat = draw_latents([name], params, rnd, "object")
+        alone = TRANSFORMS[name].apply_layer(layer, lat, params[name], rnd, "object")
+        assert torch.equal(alone, apply_transforms(layer, [name], params, lat, rnd, "object"))
+
+
+def test_consecutive_affine_ops_are_fused_into_one_warp(monkeypatch):
+    calls = []
+    real_warp = tf.warp
+    monkeypatch.setattr(tf, "warp", lambda *a: calls.append(1) or real_warp(*a))
+    run_names = ["rotate", "scale", "shear", "hue", "translate", "h_flip", "blur"]
+    layer = make_layer(8)
+    params = resolve_params(run_names)
+    rnd = SampleRandom(0, "train", torch.arange(8))
+    apply_transforms(layer, run_names, params, draw_latents(run_names, params, rnd, "object"), rnd)
+    assert len(calls) == 2
+
+
+@pytest.mark.parametrize(
+    ("name", "overrides", "message"),
+    [
+        ("rotate", {"min_angle": 90, "max_angle": 10}, r"rotate: min_angle \(90\) must not exceed"),
+        ("scale", {"min_scale": 0.0}, "scale: min_scale must be > 0"),
+        ("blur", {"kernel_size": 4}, "blur: kernel_size must be an odd integer"),
+        ("pixelate", {"factor": 3}, "pixelate: factor must be an integer >= 1 dividing"),
+        ("posterize", {"bits": 9}, r"posterize: bits must be in \[1, 8\]"),
+        ("translate", {"whole_max_shift": 2}, r"translate: whole_max_shift must be in \[0, 1\]"),
+        ("noise", {"p": -0.1}, r"noise: p must be in \[0, 1\]"),
+        ("erasing", {"size": 0}, r"erasing: size must be in \[1, image_size=32\]"),
+    ],
+)
+def test_each_type_rejects_its_bad_parameters(name, overrides, message):
+    with pytest.raises(ValueError, match=f"transform_params.{message}"):
+        resolve_params([name], {name: overrides})
+
+
+class Darken(ColourTransform):
+    """Test type: multiplies the object's colour by a factor ~ U[min_factor, max_factor]."""
+
+    name = "test_darken"
+    category = "photometric"
+    defaults = {"min_factor": 0.2, "max_factor": 0.5}
+
+    def sample(self, rnd, params, mode):
+        lo, hi = params["min_factor"], params["max_factor"]
+        return {"factor": rnd.uniform(self.stream(), low=lo, high=hi)}
+
+    def apply(self, rgb, alpha, lat, params, rnd):
+        return rgb * self.latent(lat, "factor").view(-1, 1, 1, 1)
+
+
+class ShiftRight(AffineTransform):
+    """Test type: a two-pixel shift to the right with probability p."""
+
+    name = "test_shift_right"
+    category = "geometric"
+    defaults = {"p": 0.5}
+
+    def matrix(self, lat, params, box, size, mode):
+        m = torch.eye(3).repeat(box.shape[0], 1, 1)
+        m[:, 0, 2] = torch.where(self.latent(lat, "applied"), 2.0, 0.0)
+        return m
+
+
+@pytest.fixture
+def registered():
+    """Darken and ShiftRight registered for one test only."""
+    register(Darken)
+    register(ShiftRight())
+    yield
+    del TRANSFORMS[Darken.name], TRANSFORMS[ShiftRight.name]
+
+
+def test_registered_types_are_drawn_validated_and_rendered(registered):
+    with pytest.raises(ValueError, match="already registered"):
+        register(Darken)
+    with pytest.raises(ValueError, match="test_darken: min_factor"):
+        resolve_params(["test_darken"], {"test_darken": {"min_factor": 0.9}})
+    spec = dict(name="t", objects=3, n_train=32, n_val=4, n_test=4)
+    plain = render_split(
+        Renderer.from_spec(DatasetSpec(transforms=("rotate",), **spec)), "train", progress=False
+    )
+    dark = render_split(
+        Renderer.from_spec(DatasetSpec(transforms=("rotate", "test_darken"), **spec)),
+        "train",
+        progress=False,
+    )
+    f = dark["latents"]["test_darken.factor"]
+    assert 0.2 <= f.min() and f.max() <= 0.5
+    assert torch.equal(plain["latents"]["rotate.angle"], dark["latents"]["rotate.angle"])
+    assert (dark["images"] <= plain["images"]).all() and (dark["images"] < plain["images"]).any()
+
+    images = (torch.rand(16, 3, S, S) * 200 + 50).to(torch.uint8)
+    params = resolve_params(["test_shift_right"])
+    out, lat = augment_images(
+        images, ["test_shift_right"], params, SampleRandom(0, "train", torch.arange(16))
+    )
+    moved = lat["test_shift_right.applied"]
+    assert 0 < moved.sum() < 16
+    assert torch.equal(out[moved][..., 2:], images[moved][..., :-2])
+    assert (out[moved][..., :2] == 0).all() and torch.equal(out[~moved], images[~moved])
+
+
+def test_incomplete_types_are_not_registered():
+    class Nameless(LayerTransform):
+        category = "corruption"
+
+    class WrongKind(LayerTransform):
+        name = "test_wrong_kind"
+        category = "corruption"
+        kind = "affine"
+
+    for bad in (Nameless, WrongKind, object()):
+        with pytest.raises(ValueError, match="register"):
+            register(bad)
+    assert "test_wrong_kind" not in TRANSFORMS

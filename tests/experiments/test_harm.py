@@ -4,6 +4,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from transfer_invariance.experiments.harm.report import findings
+
 TINY = {
     "harm": {
         "seeds": [0, 1],
@@ -24,8 +26,11 @@ def test_harm_end_to_end_and_resume_redoes_no_finished_training(kedro_project):
     assert len(csv) == 4 * 6  # 4 models x (4 accuracies + 2 sensitivities)
     assert Path("data/08_reporting/harm/table1.png").exists()
     assert Path("data/08_reporting/harm/relevance.png").exists()
-    sweep = pd.read_csv("data/07_model_output/harm/relevance/probe_metrics.csv")
-    assert set(sweep["axis"]) == {"rho", "beta"} and set(sweep["target"]) == {"c", "o"}
+    for point in ("rho_0_00_c", "rho_1_00_c", "beta_0_50_c"):
+        sweep = pd.read_csv(f"data/07_model_output/harm/relevance/{point}/probe_metrics.csv")
+        assert set(sweep["target"]) == {"c", "o"}
+    relevance = Path("data/08_reporting/harm/relevance.md").read_text()
+    assert relevance.startswith("### Appendix C.3") and "beta" in relevance
 
     # Simulate an interruption during the C+O/C pretraining: seed 1 never finished.
     ck = Path("data/06_models/harm/co_c/checkpoints")
@@ -45,17 +50,21 @@ def test_harm_end_to_end_and_resume_redoes_no_finished_training(kedro_project):
 @pytest.mark.parametrize(
     "override, match",
     [
-        ({"relevance": {"rhos": [0.0, 1.5]}}, "rhos values must be in"),
-        ({"relevance": {"betas": [-0.1]}}, "betas values must be in"),
-        ({"data": {"n_objects": 80}}, "n_objects = 80"),
+        ({"relevance": {"rhos": [0.0, 1.5]}}, r"harm.relevance(.|\n)*rhos.1(.|\n)*1.5"),
+        ({"relevance": {"betas": [-0.1]}}, r"harm.relevance(.|\n)*betas.0(.|\n)*-0.1"),
+        ({"data": {"n_objects": 80}}, r"harm.data(.|\n)*n_objects = 80"),
         ({"data": {"c_source": "cifar10", "cifar_root": "nowhere"}}, "cifar-10-python.tar.gz"),
-        ({"training": {"arch": "resnet1000"}}, "unknown model name"),
-        ({"training": {"epochs": 0}}, "epochs"),
+        ({"training": {"arch": "resnet1000"}}, r"harm.training(.|\n)*arch(.|\n)*resnet1000"),
+        ({"training": {"epochs": 0}}, r"harm.training(.|\n)*epochs"),
+        ({"training": {"lr": "abc"}}, r"harm.training(.|\n)*lr(.|\n)*abc"),
+        ({"invariance": {"batch_size": 0}}, r"harm.invariance(.|\n)*batch_size"),
+        ({"invariance": {"device": "gpu"}}, r"harm.invariance(.|\n)*device(.|\n)*gpu"),
+        ({"co_c": {"condition": {"label": "x"}}}, r"harm.co_c.condition(.|\n)*label"),
     ],
 )
 def test_bad_harm_parameters_fail_before_any_work(kedro_project, override, match):
     params = {"harm": {k: {**TINY["harm"].get(k, {}), **v} for k, v in override.items()}}
-    with pytest.raises((ValueError, FileNotFoundError), match=match):
+    with pytest.raises(Exception, match=match):
         kedro_project("harm", {"harm": {**TINY["harm"], **params["harm"]}})
     assert [p for p in Path("data").rglob("*") if p.is_file()] == []
 
@@ -67,3 +76,72 @@ def test_truncated_cifar_archive_is_reported_before_training(kedro_project):
     with pytest.raises(ValueError, match="cifar-10-python.tar.gz"):
         kedro_project("harm", params)
     assert [p for p in Path("data").rglob("*") if p.is_file() and p.parent.name != "01_raw"] == []
+
+
+def test_bad_seed_list_fails_before_any_work(kedro_project):
+    with pytest.raises(ValueError, match=r"parameter 'harm.seeds' = \[-1\]"):
+        kedro_project("harm", {"harm": {**TINY["harm"], "seeds": [-1]}})
+    assert [p for p in Path("data").rglob("*") if p.is_file()] == []
+
+
+def test_every_condition_and_grid_point_is_a_namespace(registered):
+    harm = registered()["harm"]
+    namespaces = {n.namespace for n in harm.nodes}
+    assert {"harm", "harm.c_c", "harm.co_c", "harm.co_o", "harm.o_o", "harm.report"} <= namespaces
+    points = {ns.rsplit(".", 1)[-1] for ns in namespaces if ns.startswith("harm.relevance.")}
+    assert points == {
+        "rho_0_00_c",
+        "rho_0_50_c",
+        "rho_0_90_c",
+        "rho_1_00_c",
+        "beta_0_00_c",
+        "beta_0_20_c",
+    }
+    names = {n.name for n in harm.nodes}
+    assert {
+        "harm.co_c.compose_data",
+        "harm.co_c.pretrain_models",
+        "harm.co_c.probe_models",
+        "harm.co_c.measure_sensitivity",
+        "harm.relevance.plan_relevance",
+        "harm.relevance.rho_0_90_c.pretrain_models",
+        "harm.relevance.rho_0_90_c.probe_models",
+        "harm.report.table1",
+        "harm.report.plot_relevance",
+    } <= names
+    # every training runs in the namespace of its own grid point: no node trains two of them
+    assert sum(n.name.endswith("pretrain_models") for n in harm.nodes) == 4 + len(points)
+
+
+def test_the_paper_environment_selects_the_paper_grid(registered):
+    harm = registered("paper")["harm"]
+    points = {n.namespace for n in harm.nodes if n.name.endswith(".pretrain_models")}
+    assert len(points) == 4 + 2 * (9 + 5)
+    assert "harm.relevance.rho_0_85_o" in points
+
+
+def _tables() -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Table 1 numbers that show all three findings (those of the default-size run)."""
+    names = ["C/C", "C+O/C", "C+O/O", "O/O"]
+    acc = pd.DataFrame(50.0, index=names, columns=names)
+    acc.loc["C+O/C", "C+O/O"], acc.loc["C/C", "C+O/O"] = 12.0, 18.0
+    acc.loc["C+O/O", "C+O/C"], acc.loc["O/O", "C+O/C"] = 23.0, 47.0
+    sens = pd.DataFrame(
+        {"sensitivity to C": [0.98, 1.0, 0.2, 1.0], "sensitivity to O": [0.18, 0.1, 1.0, 1.1]},
+        index=names,
+    )
+    return acc, sens
+
+
+def test_findings_hold_on_numbers_that_show_them():
+    text = findings(*_tables())
+    assert text.count("**holds**") == 3
+
+
+def test_a_flipped_finding_is_reported_as_not_holding():
+    acc, sens = _tables()
+    acc.loc["C+O/C", "C+O/O"] = 30.0  # C+O/C now better at O than C/C: finding 1 flips
+    text = findings(acc, sens)
+    assert text.splitlines()[2].endswith("**does not hold at this size**.")
+    sens.loc["C+O/O", "sensitivity to C"] = 1.5  # C+O/O now more sensitive to C than O/O: flips 2
+    assert findings(acc, sens).count("**does not hold at this size**") >= 2

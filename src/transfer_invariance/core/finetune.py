@@ -43,12 +43,14 @@ def finetune(
     test: dict,
     config: TrainConfig,
     run_id: str | None = None,
+    desc: str | None = None,
 ) -> tuple[dict, dict]:
     """Fine-tune all weights of ``checkpoint``'s model whose head is replaced by the probe.
 
     ``probe_linear_state``: state_dict of the probe's ``nn.Linear`` (``probe(...)["linear"]``), with
     ``num_classes`` = ``len(train["meta"]["class_names"])`` outputs. ``config`` is used as given
-    (see ``finetune_config`` for the paper's recipe).
+    (see ``finetune_config`` for the paper's recipe). ``desc`` labels the progress line (default
+    "finetune <arch> | seed <seed>").
 
     Returns (checkpoint in ``pretrain``'s format for the target classes, metrics) with metrics =
     {"train_acc", "val_acc", "test_acc", "best_epoch", "history"}; accuracies are evaluated fresh per
@@ -75,7 +77,9 @@ def finetune(
     head.load_state_dict(probe_linear_state)
     base.model.head = head
     net = base.train()
-    result = fit(net, train, val, config, run_id=run_id)
+    if desc is None:
+        desc = f"finetune {checkpoint['arch']} | seed {config.seed}"
+    result = fit(net, train, val, config, run_id=run_id, desc=desc)
 
     metrics: dict[str, Any] = {}
     with torch_threads(config.num_threads):

@@ -1,6 +1,6 @@
 """Content fingerprints: a short hash naming parameters and tensors exactly.
 
-Used to recognise finished trainings (``datasets.IncrementalDataset``) and to reuse representations of
+Used to recognise finished trainings (``datasets.CheckpointsDataset``) and to reuse representations of
 identical images (``probe``).
 """
 

@@ -20,6 +20,7 @@ from torch import nn
 from .fingerprint import fingerprint
 from .tracking import log_history, log_metrics
 from .training import (
+    EpochProgress,
     TrainConfig,
     batch_slices,
     check_image_size,
@@ -100,12 +101,14 @@ def train_linear_probe(
     num_classes: int,
     config: TrainConfig,
     run_id: str | None = None,
+    desc: str | None = None,
 ) -> tuple[nn.Linear, dict]:
     """Train a new linear layer on cached features; return (layer with the best-val-acc weights,
     history {"train_loss", "train_acc", "val_loss", "val_acc", "best_epoch", "best_val_acc"}).
 
     Train loss/acc are running averages over the epoch's batches (as in ``training.fit``); the per-
-    epoch curves are logged to MLflow run ``run_id`` (prefixed "probe/") when it is given.
+    epoch curves are logged to MLflow run ``run_id`` (prefixed "probe/") when it is given. With
+    ``config.progress``, one progress line labelled ``desc`` (default "probe") shows the epochs.
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
@@ -120,12 +123,15 @@ def train_linear_probe(
             raise ValueError(f"{name} must lie in 0..{num_classes - 1} (num_classes={num_classes})")
 
     with torch_threads(config.num_threads):
-        return _fit_linear(
-            train_feats, train_labels, val_feats, val_labels, num_classes, config, run_id
-        )
+        with EpochProgress(
+            config.epochs, "probe" if desc is None else desc, config.progress
+        ) as bar:
+            return _fit_linear(
+                train_feats, train_labels, val_feats, val_labels, num_classes, config, run_id, bar
+            )
 
 
-def _fit_linear(train_feats, train_labels, val_feats, val_labels, num_classes, config, run_id):
+def _fit_linear(train_feats, train_labels, val_feats, val_labels, num_classes, config, run_id, bar):
     dev = resolve_device(config.device)
     xt = train_feats.to(dev).float()
     yt = train_labels.to(dev).long()
@@ -149,12 +155,7 @@ def _fit_linear(train_feats, train_labels, val_feats, val_labels, num_classes, c
         k: [] for k in ("train_loss", "train_acc", "val_loss", "val_acc")
     }
     best_acc, best_epoch, best_state = -1.0, -1, None
-    epochs = range(config.epochs)
-    if config.progress:
-        from tqdm.auto import tqdm
-
-        epochs = tqdm(epochs, desc="probe", leave=False)
-    for epoch in epochs:
+    for epoch in range(config.epochs):
         order = epoch_permutation(n, config.seed, epoch).to(dev)
         stats = torch.zeros(3, device=dev)
         for s in slices:
@@ -183,6 +184,7 @@ def _fit_linear(train_feats, train_labels, val_feats, val_labels, num_classes, c
         if va > best_acc:
             best_acc, best_epoch = va, epoch
             best_state = cpu_state_dict(linear)
+        bar.epoch_end({"val_acc": va, "train_loss": tl / tn})
     linear.load_state_dict(best_state)
     log_history(run_id, history, prefix="probe/")
     return linear, {**history, "best_epoch": best_epoch, "best_val_acc": best_acc}
@@ -196,6 +198,7 @@ def probe(
     config: TrainConfig,
     run_id: str | None = None,
     cache: dict[str, torch.Tensor] | None = None,
+    desc: str | None = None,
 ) -> dict:
     """Linear probe of a pretrained checkpoint on a target task (tensor sets train/val/test).
 
@@ -204,7 +207,8 @@ def probe(
 
     Returns {"linear": CPU state_dict, "history": ..., "train_acc", "val_acc", "test_acc",
     "best_epoch", "num_classes"}; accuracies are those of the best-val probe, fresh per split.
-    Final accuracies are logged to ``run_id`` (prefixed "probe/") when given.
+    Final accuracies are logged to ``run_id`` (prefixed "probe/") when given. ``desc`` labels the
+    progress line of the probe's training (default "probe").
     """
     size = int(checkpoint["image_size"])
     for name, data in (("train", train), ("val", val), ("test", test)):
@@ -213,10 +217,10 @@ def probe(
     for name, data in (("train", train), ("val", val), ("test", test)):
         check_labels(data, num_classes, name)
     with torch_threads(config.num_threads):
-        return _probe(checkpoint, train, val, test, config, num_classes, run_id, cache)
+        return _probe(checkpoint, train, val, test, config, num_classes, run_id, cache, desc)
 
 
-def _probe(checkpoint, train, val, test, config, num_classes, run_id, cache) -> dict:
+def _probe(checkpoint, train, val, test, config, num_classes, run_id, cache, desc) -> dict:
     dev = resolve_device(config.device)
     model = load_model(checkpoint, device=dev)
     bs = max(512, config.batch_size)
@@ -238,7 +242,14 @@ def _probe(checkpoint, train, val, test, config, num_classes, run_id, cache) -> 
         for name, data in (("train", train), ("val", val), ("test", test))
     }
     linear, history = train_linear_probe(
-        feats["train"], labels["train"], feats["val"], labels["val"], num_classes, config, run_id
+        feats["train"],
+        labels["train"],
+        feats["val"],
+        labels["val"],
+        num_classes,
+        config,
+        run_id,
+        desc=desc,
     )
     result = {
         "linear": cpu_state_dict(linear),

@@ -10,10 +10,28 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 _MAX_PARAM_LEN = 6000  # MLflow >= 2 limit for param values
 _BATCH = 100  # MLflow's max params per log_batch; metrics are chunked at 1000
+
+_scope: ContextVar[str] = ContextVar("tracking_scope", default="")
+
+
+def set_scope(scope: str) -> None:
+    """Name what is running now (e.g. a Kedro node's namespace, ``harm.co_c``) for run names."""
+    _scope.set(scope)
+
+
+def scope() -> str:
+    """The name set by ``set_scope`` in this thread ("" when none)."""
+    return _scope.get()
+
+
+def run_name(what: str) -> str:
+    """``"<scope> | <what>"``, e.g. ``"harm.co_c | pretrain | seed 1"`` (just ``what`` without a scope)."""
+    return f"{scope()} | {what}" if scope() else what
 
 
 def flatten(params: Mapping[str, Any], prefix: str = "", sep: str = ".") -> dict[str, str]:

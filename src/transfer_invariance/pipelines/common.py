@@ -1,29 +1,20 @@
-"""Helpers shared by the stage nodes: seed keys and training configurations from parameters.
+"""What the stage pipelines share: the seed-keyed layout of their artifacts.
 
-Stage artifacts are keyed by seed: ``{"seed_0": ..., "seed_1": ...}``, so the number of seeds is
-a parameter and never changes the DAG.
+Stage artifacts are keyed by seed, ``{"seed_0": ..., "seed_1": ...}``, so the number of seeds is a
+parameter and never changes the DAG.
 """
 
 from __future__ import annotations
 
-import functools
-import inspect
-from collections.abc import Callable, Mapping
 from typing import Any
 
-from transfer_invariance.core.fingerprint import fingerprint
-from transfer_invariance.core.training import TrainConfig
+from kedro.pipeline import Pipeline, node
 
-__all__ = ["bind", "fingerprint", "require_int", "seed_key", "seed_of", "train_config"]
+from transfer_invariance.pipelines.params import Seeds
 
-TRAIN_FIELDS = set(TrainConfig.__dataclass_fields__) - {"seed"}
+__all__ = ["key_by_seed", "seed_key", "seed_of", "seeded"]
 
-
-def require_int(value: Any, name: str, minimum: int = 1) -> int:
-    """``value`` if it is an integer >= ``minimum`` (not a bool); otherwise a ValueError naming it."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}.")
-    return value
+SPLITS = ("train", "val", "test")
 
 
 def seed_key(seed: int) -> str:
@@ -38,28 +29,27 @@ def seed_of(key: str) -> int:
     return int(number)
 
 
-def train_config(raw: Mapping[str, Any], seed: int, base: TrainConfig, what: str) -> TrainConfig:
-    """A TrainConfig from a parameters mapping; unknown keys name the parameter block."""
-    unknown = set(raw) - TRAIN_FIELDS - {"arch", "width", "n_samples"}
-    if unknown:
-        raise ValueError(
-            f"{what}: unknown parameter(s) {sorted(unknown)}; known: {sorted(TRAIN_FIELDS)}."
-        )
-    return base.replace(seed=seed, **{k: v for k, v in raw.items() if k in TRAIN_FIELDS})
+def key_by_seed(
+    train: dict[str, Any], val: dict[str, Any], test: dict[str, Any], seeds: Seeds
+) -> dict[str, dict]:
+    """The splits of one dataset in the stage layout ``{"seed_<s>": {train, val, test}}``.
 
-
-def bind(func: Callable[..., Any], **bound: Any) -> Callable[..., Any]:
-    """``func`` with some keyword arguments fixed, keeping its name and the remaining signature.
-
-    Used to give a template node the condition it serves (e.g. for MLflow run names).
+    A rendered dataset is the same for every seed; the seed varies the trainings that use it.
     """
-    sig = inspect.signature(func)
-    remaining = [p for name, p in sig.parameters.items() if name not in bound]
+    return {seed_key(s): {"train": train, "val": val, "test": test} for s in seeds}
 
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        return func(*args, **kwargs, **bound)
 
-    wrapper.__signature__ = sig.replace(parameters=remaining)  # type: ignore[attr-defined]
-    del wrapper.__wrapped__
-    return wrapper
+def seeded(dataset: str, output: str) -> Pipeline:
+    """``output`` = the stored splits of ``generate_data.<dataset>``, keyed by ``pretrain.seeds``.
+
+    Meant to be composed into a namespaced stage pipeline: the splits and the seeds stay global.
+    """
+    local = [f"{dataset}_{split}" for split in SPLITS]
+    return Pipeline(
+        [node(key_by_seed, [*local, "params:seeds"], output, name=f"key_{dataset}_by_seed")],
+        inputs={
+            name: f"generate_data.{dataset}.{split}"
+            for name, split in zip(local, SPLITS, strict=True)
+        },
+        parameters={"params:seeds": "params:pretrain.seeds"},
+    )

@@ -1,132 +1,183 @@
-"""harm: ``kedro run --pipeline=harm`` reproduces Section 4.2 (Table 1) and Appendix C.3.
+"""harm: ``kedro run --pipeline=harm`` reproduces Section 4.2 (Table 1) and Appendix C.3 (Figure 14).
 
-harm.c_data, harm.objects -> one namespace per pretraining condition (C/C, C+O/C, C+O/O, O/O):
-data -> pretrain -> probe on all four datasets -> sensitivity to C and to O (shared pair sets)
--> harm.report (Table 1). harm.relevance: the rho / beta sweep -> Figure 14.
-Parameters: ``conf/base/parameters_harm.yml`` (default size) and ``conf/paper/`` (paper size).
+Layout (each bullet a namespace in ``kedro viz``):
+
+- ``harm``: C (``build_c_data``), the objects O and the two pair sets (vary C, vary O), made once.
+- ``harm.c_c``, ``harm.co_c``, ``harm.co_o``, ``harm.o_o``: the four pretraining conditions of
+  Table 1. Each composes its data, then runs the stage templates pretrain -> probe (on all four
+  conditions' data) -> measure_invariance (both pair sets).
+- ``harm.relevance``: ``plan_relevance`` turns ``harm.relevance`` (the rho and beta grids) into one
+  condition per grid point, and the shared C.3 probe targets are made once per seed.
+- ``harm.relevance.<point>`` (e.g. ``rho_0_85_c``): one namespace per grid point, compose ->
+  pretrain -> probe on the C and O targets. An interrupted sweep resumes per point and seed.
+- ``harm.report``: Table 1 (with the findings checked in words) and Figure 14.
+
+Which grid points exist is read from the parameters of the run's environment when the pipelines
+are registered (see ``pipeline_registry``): ``conf/base`` has a reduced grid, ``--env paper``
+(``conf/paper/parameters_harm.yml``) the paper's 9 rho x 5 beta values for both label sources.
+Changing ``harm.relevance`` therefore changes the DAG; every other harm parameter changes only values.
 """
 
 from __future__ import annotations
 
-from kedro.pipeline import Pipeline, node
+from collections.abc import Mapping
+from typing import Any
 
-from transfer_invariance.experiments.harm import nodes
-from transfer_invariance.hooks import register_check
-from transfer_invariance.pipelines import measure_invariance, pretrain, probe, report
+from kedro.pipeline import Pipeline, node
+from pydantic import ValidationError
+
+from transfer_invariance.experiments.harm import data, report
+from transfer_invariance.experiments.harm.params import RelevanceParams
+from transfer_invariance.pipelines import measure_invariance, pretrain, probe
+from transfer_invariance.pipelines.report.pipeline import collect
 
 PAIRS = ("vary_c", "vary_o")
-
-register_check("data", nodes.check_data)
-register_check("relevance", nodes.check_relevance)
+SHARED = {"harm.c_data", "harm.objects"}
 
 
-def _condition(cond: str) -> Pipeline:
-    ns = f"harm.{cond}"
-    data = Pipeline(
+def _compose(condition: str, seeds: str) -> Pipeline:
+    """``data`` of a condition, from the shared C and O and the condition (a param or a dataset)."""
+    return Pipeline(
         [
             node(
-                nodes.make_condition_data,
-                [
-                    "harm.c_data",
-                    "harm.objects",
-                    "params:harm.data",
-                    "params:condition",
-                    "params:harm.seeds",
-                ],
+                data.make_condition_data,
+                ["c_data", "objects", "params:data", condition, "params:seeds"],
                 "data",
                 name="compose_data",
             )
         ],
-        namespace=ns,
-        inputs={"harm.c_data", "harm.objects"},
-        parameters={"params:harm.data", "params:harm.seeds"},
+        inputs={"c_data": "harm.c_data", "objects": "harm.objects"},
+        parameters={"params:data": "params:harm.data", "params:seeds": seeds},
     )
-    targets = {f"{t}_data": f"harm.{t}.data" for t in nodes.CONDITIONS}
-    stages = (
-        Pipeline(
-            pretrain.create_pipeline(ns),
-            namespace=ns,
-            parameters={"params:training": "params:harm.training"},
-        )
-        + Pipeline(
-            probe.create_pipeline(ns, nodes.CONDITIONS),
-            namespace=ns,
-            inputs=targets,
-            parameters={"params:probe": "params:harm.probe"},
-        )
-        + Pipeline(
-            measure_invariance.create_pipeline(ns, PAIRS),
-            namespace=ns,
-            inputs={f"{p}_pairs": f"harm.pairs_{p}" for p in PAIRS},
-            parameters={"params:invariance": "params:harm.invariance"},
-        )
-    )
-    return data + stages
 
 
-def create_pipeline(**kwargs) -> Pipeline:
+def _condition(name: str) -> Pipeline:
+    """A Table 1 condition ``harm.<name>``: data -> pretrain -> probe on all four -> sensitivity."""
+    targets = {f"{t}_data": f"harm.{t}.data" for t in report.CONDITIONS}
+    return Pipeline(
+        _compose("params:condition", "params:harm.seeds")
+        + pretrain.template()
+        + probe.template(report.CONDITIONS)
+        + measure_invariance.template(PAIRS),
+        namespace=f"harm.{name}",
+        inputs={
+            **targets,
+            **{f"{p}_pairs": f"harm.pairs_{p}" for p in PAIRS},
+            **{s: s for s in SHARED},
+        },
+        parameters={
+            "params:harm.data": "params:harm.data",
+            "params:harm.seeds": "params:harm.seeds",
+            "params:training": "params:harm.training",
+            "params:probe": "params:harm.probe",
+            "params:invariance": "params:harm.invariance",
+        },
+    )
+
+
+def _point(name: str) -> Pipeline:
+    """A C.3 grid point ``harm.relevance.<name>``: data -> pretrain -> probe for C and for O."""
+    return Pipeline(
+        _compose("condition", "params:harm.relevance.seeds")
+        + pretrain.template()
+        + probe.template(("c", "o")),
+        namespace=f"harm.relevance.{name}",
+        inputs={
+            "condition": f"harm.relevance.{name}.condition",
+            "c_data": "harm.relevance.c_targets",
+            "o_data": "harm.relevance.o_targets",
+            **{s: s for s in SHARED},
+        },
+        parameters={
+            "params:harm.data": "params:harm.data",
+            "params:harm.relevance.seeds": "params:harm.relevance.seeds",
+            "params:training": "params:harm.training",
+            "params:probe": "params:harm.probe",
+        },
+    )
+
+
+def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
+    """The harm experiment for the grid of ``parameters['harm']['relevance']``."""
+    try:
+        points = RelevanceParams.model_validate(parameters["harm"]["relevance"]).points()
+    except ValidationError as err:
+        raise ValueError(f"parameter 'harm.relevance': {err}") from None
     shared = Pipeline(
         [
-            node(nodes.build_c_data, "params:harm.data", "c_data", name="build_c_data"),
-            node(nodes.load_objects, "params:harm.data", "objects", name="load_objects"),
+            node(data.build_c_data, "params:data", "c_data", name="build_c_data"),
             node(
-                nodes.make_pair_sets,
-                ["c_data", "objects", "params:harm.data"],
+                data.load_objects,
+                ["params:data", "params:base_images"],
+                "objects",
+                name="load_objects",
+            ),
+            node(
+                data.make_pair_sets,
+                ["c_data", "objects", "params:data"],
                 ["pairs_vary_c", "pairs_vary_o"],
                 name="make_pair_sets",
             ),
         ],
         namespace="harm",
-        parameters={"params:harm.data"},
+        parameters={"params:data": "params:harm.data", "params:base_images": "params:base_images"},
     )
-    conditions = sum((_condition(c) for c in nodes.CONDITIONS), Pipeline([]))
-    tables = Pipeline(
-        report.create_pipeline(
-            [], [f"harm.{c}.probe_metrics" for c in nodes.CONDITIONS], name="probe_metrics"
-        )
-        + report.create_pipeline(
-            [], [f"harm.{c}.sensitivity" for c in nodes.CONDITIONS], name="sensitivity_metrics"
-        )
-        + Pipeline(
-            [
-                node(
-                    nodes.table1,
-                    ["probe_metrics", "sensitivity_metrics"],
-                    ["table1_csv", "table1_md", "table1_figure"],
-                    name="table1",
-                )
-            ]
-        ),
-        namespace="harm.report",
-        inputs={
-            f"harm.{c}.{m}" for c in nodes.CONDITIONS for m in ("probe_metrics", "sensitivity")
-        },
-    )
-    sweep_params = ["params:harm.data", "params:harm.relevance"]
-    relevance = Pipeline(
+    conditions = sum((_condition(c) for c in report.CONDITIONS), Pipeline([]))
+    plan = Pipeline(
         [
             node(
-                nodes.pretrain_sweep,
-                ["harm.c_data", "harm.objects", *sweep_params, "params:harm.training"],
-                "checkpoints",
-                name="pretrain_sweep",
+                data.plan_relevance,
+                "params:relevance",
+                {p: f"{p}.condition" for p in points},
+                name="plan_relevance",
             ),
             node(
-                nodes.probe_sweep,
-                ["checkpoints", "harm.c_data", "harm.objects", *sweep_params, "params:harm.probe"],
-                "probe_metrics",
-                name="probe_sweep",
-            ),
-            node(
-                nodes.plot_relevance,
-                "probe_metrics",
-                ["harm.report.relevance_figure", "harm.report.relevance_md"],
-                name="plot_relevance",
+                data.make_relevance_targets,
+                ["c_data", "objects", "params:data", "params:relevance.seeds"],
+                ["c_targets", "o_targets"],
+                name="make_targets",
             ),
         ],
         namespace="harm.relevance",
-        inputs={"harm.c_data", "harm.objects"},
-        outputs={"harm.report.relevance_figure", "harm.report.relevance_md"},
-        parameters={*sweep_params, "params:harm.training", "params:harm.probe"},
+        inputs={"c_data": "harm.c_data", "objects": "harm.objects"},
+        parameters={
+            "params:data": "params:harm.data",
+            "params:relevance": "params:harm.relevance",
+            "params:relevance.seeds": "params:harm.relevance.seeds",
+        },
     )
-    return shared + conditions + tables + relevance
+    grid = sum((_point(p) for p in points), Pipeline([]))
+    reporting = (
+        collect({c: f"harm.{c}.probe_metrics" for c in report.CONDITIONS}, "probe_metrics")
+        + collect({c: f"harm.{c}.sensitivity" for c in report.CONDITIONS}, "sensitivity")
+        + Pipeline(
+            [
+                node(
+                    report.table1,
+                    ["probe_metrics", "sensitivity"],
+                    ["table1_csv", "table1_md", "table1_figure"],
+                    name="table1",
+                ),
+                node(
+                    report.relevance_metrics,
+                    {"relevance": "params:relevance", **{p: f"{p}_probe_metrics" for p in points}},
+                    "relevance_metrics",
+                    name="relevance_metrics",
+                ),
+                node(
+                    report.plot_relevance,
+                    "relevance_metrics",
+                    ["relevance_figure", "relevance_md"],
+                    name="plot_relevance",
+                ),
+            ],
+            inputs={f"{p}_probe_metrics": f"harm.relevance.{p}.probe_metrics" for p in points},
+        )
+    )
+    tables = Pipeline(
+        reporting,
+        namespace="harm.report",
+        inputs={i for i in reporting.inputs() if not i.startswith("params:")},
+        parameters={"params:relevance": "params:harm.relevance"},
+    )
+    return shared + conditions + plan + grid + tables

@@ -1,5 +1,5 @@
-"""Stage pipeline: finetune."""
+"""Stage pipeline: finetune (full fine-tuning from the probe)."""
 
-from transfer_invariance.pipelines.finetune.pipeline import create_pipeline
+from transfer_invariance.pipelines.finetune.pipeline import create_pipeline, template
 
-__all__ = ["create_pipeline"]
+__all__ = ["create_pipeline", "template"]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 import torch
 
-from transfer_invariance.core.finetune import finetune, finetune_config
-from transfer_invariance.core.tracking import nested_run
-from transfer_invariance.pipelines.common import seed_of, train_config
+from transfer_invariance.core.finetune import finetune
+from transfer_invariance.core.tracking import nested_run, run_name, scope
+from transfer_invariance.pipelines.common import seed_of
+from transfer_invariance.pipelines.params import FinetuneParams
 
 
 def subset(data: dict, n: int, seed: int) -> dict:
@@ -17,7 +16,7 @@ def subset(data: dict, n: int, seed: int) -> dict:
     total = int(data["labels"].numel())
     if not 1 <= n <= total:
         raise ValueError(
-            f"finetune.n_samples {n} must be in [1, {total}] (the target's training size)."
+            f"finetune n_samples {n} must be in [1, {total}] (the target's training size)."
         )
     idx = torch.randperm(total, generator=torch.Generator().manual_seed(seed))[:n]
     return {
@@ -31,32 +30,28 @@ def subset(data: dict, n: int, seed: int) -> dict:
 def finetune_models(
     checkpoints: dict[str, dict],
     probes: dict[str, dict],
-    finetune_params: dict[str, Any],
-    label: str,
+    finetune_params: FinetuneParams,
     **targets: dict,
 ) -> pd.DataFrame:
     """Fine-tune every model from its probe on small subsets of each target (Appendix C.2)."""
     rows = []
-    sizes = finetune_params.get("n_samples", [200])
     for key, checkpoint in checkpoints.items():
         seed = seed_of(key)
-        config = train_config(finetune_params, seed, finetune_config(), "finetune")
+        config = finetune_params.config(seed)
         for target, data in targets.items():
             splits = data[key]
-            for n in sizes:
-                train = subset(splits["train"], int(n), seed)
+            for n in finetune_params.n_samples:
+                train = subset(splits["train"], n, seed)
+                name = run_name(f"finetune on {target} ({n}) | {key}")
                 params = {
-                    "model": label,
+                    "model": scope(),
                     "target": target,
                     "seed": seed,
                     "n_samples": n,
                     **config.to_dict(),
                 }
-                with nested_run(
-                    f"{label} | finetune on {target} ({n}) | {key}",
-                    params,
-                    {"stage": "finetune", "condition": label, "target": target, "seed": key},
-                ) as run_id:
+                tags = {"stage": "finetune", "condition": scope(), "target": target, "seed": key}
+                with nested_run(name, params, tags) as run_id:
                     _, metrics = finetune(
                         checkpoint,
                         probes[key][target]["linear"],
@@ -65,10 +60,10 @@ def finetune_models(
                         splits["test"],
                         config,
                         run_id,
+                        desc=name,
                     )
                 rows.append(
                     {
-                        "model": label.split(".")[-1],
                         "target": target,
                         "seed": seed,
                         "n_samples": n,

@@ -1,4 +1,8 @@
-"""finetune template: ``checkpoints`` + ``probes`` + ``<target>_data`` -> ``finetune_metrics``."""
+"""finetune: ``checkpoints`` + ``probes`` + one ``<target>_data`` per target -> ``finetune_metrics``.
+
+The study instance is ``finetune.<model>`` for every entry of ``finetune.models``: full fine-tuning
+of ``pretrain.<model>.checkpoints`` starting from its probes ``probe.<model>.probes``.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +10,13 @@ from collections.abc import Sequence
 
 from kedro.pipeline import Pipeline, node
 
-from transfer_invariance.pipelines.common import bind
+from transfer_invariance.pipelines.common import SPLITS, seeded
 from transfer_invariance.pipelines.finetune import nodes
+from transfer_invariance.pipelines.study import StudyPlan
 
 
-def create_pipeline(label: str, targets: Sequence[str]) -> Pipeline:
-    """Full fine-tuning of the condition's models, starting from their probes."""
+def template(targets: Sequence[str]) -> Pipeline:
+    """Fine-tune the models of ``checkpoints`` on small subsets of every target."""
     inputs = {
         "checkpoints": "checkpoints",
         "probes": "probes",
@@ -19,12 +24,32 @@ def create_pipeline(label: str, targets: Sequence[str]) -> Pipeline:
         **{t: f"{t}_data" for t in targets},
     }
     return Pipeline(
-        [
-            node(
-                bind(nodes.finetune_models, label=label),
-                inputs,
-                "finetune_metrics",
-                name="finetune_models",
+        [node(nodes.finetune_models, inputs, "finetune_metrics", name="finetune_models")]
+    )
+
+
+def create_pipeline(plan: StudyPlan) -> Pipeline:
+    """``finetune.<model>`` for every model of ``finetune.models``."""
+    return sum(
+        (
+            Pipeline(
+                sum((seeded(t, f"{t}_data") for t in targets), Pipeline([])) + template(targets),
+                namespace=f"finetune.{model}",
+                inputs={
+                    "checkpoints": f"pretrain.{model}.checkpoints",
+                    "probes": f"probe.{model}.probes",
+                    **{
+                        f"generate_data.{t}.{s}": f"generate_data.{t}.{s}"
+                        for t in targets
+                        for s in SPLITS
+                    },
+                },
+                parameters={
+                    "params:pretrain.seeds": "params:pretrain.seeds",
+                    "params:finetune": "params:finetune.settings",
+                },
             )
-        ]
+            for model, targets in plan.finetune.items()
+        ),
+        Pipeline([]),
     )

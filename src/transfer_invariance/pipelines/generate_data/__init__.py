@@ -1,8 +1,9 @@
 """Stage pipeline: render Transforms-2D datasets and invariance pair sets."""
 
 from transfer_invariance.pipelines.generate_data.pipeline import (
-    create_dataset_pipeline,
     create_pipeline,
+    dataset_pipeline,
+    template,
 )
 
-__all__ = ["create_dataset_pipeline", "create_pipeline"]
+__all__ = ["create_pipeline", "dataset_pipeline", "template"]

@@ -1,36 +1,29 @@
-"""generate_data template: one namespaced instance per dataset.
+"""generate_data: render Transforms-2D datasets, one namespace per dataset.
 
-Inputs (namespaced): ``params:dataset`` (a dataset spec) and, for pairs, ``params:pairs``; shared:
-``params:base_images``, ``params:render``, ``params:gallery``. Outputs: ``<ns>.train`` / ``.val`` /
-``.test`` tensor sets, ``<ns>.gallery`` and optionally ``<ns>.pairs`` and ``<ns>.data`` (the splits
-keyed by seed, for the training stages).
+Template inputs (namespaced): ``params:dataset`` and, with pairs, ``params:pairs``; shared:
+``params:base_images``, ``params:render``, ``params:gallery``. Outputs: ``train``, ``val``, ``test``
+tensor sets, ``gallery`` and optionally ``pairs``. The study's datasets are the entries of
+``generate_data`` in ``parameters_generate_data.yml``: ``generate_data.<name>.train`` etc.
 """
 
 from __future__ import annotations
 
 from kedro.pipeline import Pipeline, node
 
-from transfer_invariance.pipelines.common import bind
 from transfer_invariance.pipelines.generate_data import nodes
+from transfer_invariance.pipelines.study import StudyPlan
 
-SHARED_PARAMS = {"params:base_images", "params:render", "params:gallery"}
-DEFAULT_DATASETS = ("objects_example", "random_example")
+SHARED_PARAMS = ("params:base_images", "params:render", "params:gallery")
 
 
-def create_dataset_pipeline(
-    namespace: str, gallery: bool = True, pairs: bool = False, seeds_param: str | None = None
-) -> Pipeline:
-    """Validate, render, draw the gallery of (and optionally pair) one dataset under ``namespace``.
-
-    ``seeds_param`` (e.g. ``"params:demo.seeds"``) adds ``<ns>.data`` = the splits keyed by seed.
-    """
-    name = namespace.split(".")[-1]
+def template(pairs: bool = False, gallery: bool = True) -> Pipeline:
+    """Check, render, draw the gallery of (and optionally pair) one dataset."""
     steps = [
         node(
-            bind(nodes.validate_dataset, name=name),
+            nodes.dataset_spec,
             ["params:dataset", "params:base_images"],
             "spec",
-            name="validate_dataset",
+            name="dataset_spec",
         ),
         node(
             nodes.render_dataset,
@@ -52,22 +45,20 @@ def create_dataset_pipeline(
                 name="render_pairs",
             )
         )
-    parameters: dict[str, str] = {p: p for p in SHARED_PARAMS if any(p in n.inputs for n in steps)}
-    if seeds_param is not None:
-        steps.append(
-            node(
-                nodes.as_seeded,
-                ["train", "val", "test", "params:seeds"],
-                "data",
-                name="key_by_seed",
-            )
-        )
-        parameters["params:seeds"] = seeds_param
-    return Pipeline(steps, namespace=namespace, parameters=parameters)
+    return Pipeline(steps)
 
 
-def create_pipeline(**kwargs) -> Pipeline:
-    """The standalone generate_data pipeline: the example datasets of parameters_generate_data.yml."""
+def dataset_pipeline(namespace: str, pairs: bool = False, gallery: bool = True) -> Pipeline:
+    """The template under ``namespace``, with the shared blocks left un-namespaced."""
+    pipe = template(pairs, gallery)
+    return Pipeline(
+        pipe, namespace=namespace, parameters={p for p in SHARED_PARAMS if p in pipe.inputs()}
+    )
+
+
+def create_pipeline(plan: StudyPlan) -> Pipeline:
+    """The study's datasets: ``generate_data.<name>`` for every entry of ``generate_data``."""
     return sum(
-        (create_dataset_pipeline(f"generate_data.{d}") for d in DEFAULT_DATASETS), Pipeline([])
+        (dataset_pipeline(f"generate_data.{name}", pairs) for name, pairs in plan.datasets.items()),
+        Pipeline([]),
     )

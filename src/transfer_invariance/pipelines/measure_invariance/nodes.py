@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
 from transfer_invariance.core.invariance import (
@@ -13,31 +11,29 @@ from transfer_invariance.core.invariance import (
 )
 from transfer_invariance.core.training import load_model, resolve_device
 from transfer_invariance.pipelines.common import seed_of
+from transfer_invariance.pipelines.params import InvarianceParams
 
 
 def measure_sensitivity(
-    checkpoints: dict[str, dict], invariance: dict[str, Any], label: str, **pair_sets: dict
+    checkpoints: dict[str, dict], invariance: InvarianceParams, **pair_sets: dict
 ) -> pd.DataFrame:
     """Sensitivity (L2 and cosine) of each seed's model to each pair set (paper eq. 1)."""
     rows = []
-    device = resolve_device(invariance.get("device", "auto"))
-    n_random = int(invariance.get("n_random_pairs", 10000))
+    device = resolve_device(invariance.device)
     for key, checkpoint in checkpoints.items():
+        seed = seed_of(key)
         model = load_model(checkpoint, device=device)
         for name, pairs in pair_sets.items():
-            a, b = pair_representations(
-                model, pairs, int(invariance.get("batch_size", 512)), device
-            )
+            a, b = pair_representations(model, pairs, invariance.batch_size, device)
             rows.append(
                 {
-                    "model": label.split(".")[-1],
                     "pairs": name,
-                    "seed": seed_of(key),
+                    "seed": seed,
                     "sensitivity_l2": sensitivity_l2(
-                        a, b, n_random_pairs=n_random, seed=seed_of(key)
+                        a, b, n_random_pairs=invariance.n_random_pairs, seed=seed
                     ),
                     "sensitivity_cosine": sensitivity_cosine(
-                        a, b, n_random_pairs=n_random, seed=seed_of(key)
+                        a, b, n_random_pairs=invariance.n_random_pairs, seed=seed
                     ),
                 }
             )

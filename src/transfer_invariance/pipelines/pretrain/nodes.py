@@ -2,59 +2,80 @@
 
 from __future__ import annotations
 
+import logging
 import tempfile
+import time
 from pathlib import Path
-from typing import Any
 
 import torch
 
-from transfer_invariance.core.tracking import log_artifact, log_metrics, nested_run
-from transfer_invariance.core.training import default_config_for, evaluate, load_model, pretrain
-from transfer_invariance.datasets.incremental import Deferred
-from transfer_invariance.pipelines.common import fingerprint, seed_of, train_config
+from transfer_invariance.core.fingerprint import fingerprint
+from transfer_invariance.core.tracking import log_artifact, log_metrics, nested_run, scope
+from transfer_invariance.core.training import evaluate, load_model, pretrain
+from transfer_invariance.datasets.checkpoints import Deferred
+from transfer_invariance.pipelines.common import seed_of
+from transfer_invariance.pipelines.params import TrainingParams
+
+logger = logging.getLogger(__name__)
 
 
-def pretrain_one(splits: dict[str, dict], training: dict[str, Any], label: str, seed: int) -> dict:
-    """Pretrain one model in its own nested MLflow run (params, curves, test accuracy, checkpoint)."""
-    arch, width = training.get("arch", "resnet18"), float(training.get("width", 1.0))
-    config = train_config(training, seed, default_config_for(arch), "training")
+def pretrain_one(splits: dict[str, dict], training: TrainingParams, seed: int, label: str) -> dict:
+    """Pretrain one model in its own nested MLflow run (params, curves, duration, checkpoint)."""
+    config = training.config(seed)
+    name = f"{label} | pretrain | seed {seed}" if label else f"pretrain | seed {seed}"
     params = {
         "condition": label,
-        "arch": arch,
-        "width": width,
+        "arch": training.arch,
+        "width": training.width,
         **config.to_dict(),
         "n_train": int(splits["train"]["labels"].numel()),
         "dataset": splits["train"]["meta"].get("name", ""),
     }
     tags = {"stage": "pretrain", "condition": label, "seed": str(seed)}
-    with nested_run(f"{label} | pretrain | seed {seed}", params, tags) as run_id:
-        checkpoint, history = pretrain(splits["train"], splits["val"], arch, width, config, run_id)
+    start = time.perf_counter()
+    with nested_run(name, params, tags) as run_id:
+        checkpoint, history = pretrain(
+            splits["train"], splits["val"], training.arch, training.width, config, run_id, desc=name
+        )
         test = evaluate(load_model(checkpoint), splits["test"], device=config.device)
         checkpoint.update(history=history, test_acc=test["acc"], condition=label, seed=seed)
+        seconds = time.perf_counter() - start
         log_metrics(
-            run_id, {"final_test_acc": test["acc"], "best_val_acc": checkpoint["best_val_acc"]}
+            run_id,
+            {
+                "final_test_acc": test["acc"],
+                "best_val_acc": checkpoint["best_val_acc"],
+                "duration_s": seconds,
+            },
         )
         if run_id is not None:
             with tempfile.TemporaryDirectory() as tmp:
                 path = Path(tmp) / "checkpoint.pt"
                 torch.save(checkpoint, path)
                 log_artifact(run_id, str(path))
+    logger.info(
+        "%s: trained in %.1f s (best val acc %.3f, test acc %.3f)",
+        name,
+        seconds,
+        checkpoint["best_val_acc"],
+        test["acc"],
+    )
     return checkpoint
 
 
-def pretrain_models(
-    data: dict[str, dict], training: dict[str, Any], label: str
-) -> dict[str, Deferred]:
-    """One pretraining per seed, deferred: the dataset skips those already finished."""
+def pretrain_models(data: dict[str, dict], training: TrainingParams) -> dict[str, Deferred]:
+    """One pretraining per seed, returned deferred: the checkpoints dataset runs only the
+    trainings it does not already hold (so the time is spent while the output is saved)."""
+    label = scope()
     return {
         key: Deferred(
             fingerprint(
-                training,
+                training.as_dict(),
                 splits["train"]["images"],
                 splits["train"]["labels"],
                 splits["val"]["images"],
             ),
-            lambda splits=splits, key=key: pretrain_one(splits, training, label, seed_of(key)),
+            lambda splits=splits, key=key: pretrain_one(splits, training, seed_of(key), label),
         )
         for key, splits in data.items()
     }

@@ -1,5 +1,5 @@
-"""Stage pipeline: probe."""
+"""Stage pipeline: probe (linear probes on frozen backbones)."""
 
-from transfer_invariance.pipelines.probe.pipeline import create_pipeline
+from transfer_invariance.pipelines.probe.pipeline import create_pipeline, template
 
-__all__ = ["create_pipeline"]
+__all__ = ["create_pipeline", "template"]

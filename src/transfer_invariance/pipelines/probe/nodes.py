@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pandas as pd
 
-from transfer_invariance.core.probe import probe, probe_config
-from transfer_invariance.core.tracking import nested_run
-from transfer_invariance.pipelines.common import seed_of, train_config
+from transfer_invariance.core.probe import probe
+from transfer_invariance.core.tracking import nested_run, run_name, scope
+from transfer_invariance.pipelines.common import seed_of
+from transfer_invariance.pipelines.params import ProbeParams
 
 
 def probe_models(
-    checkpoints: dict[str, dict], probe_params: dict[str, Any], label: str, **targets: dict
+    checkpoints: dict[str, dict], probe_params: ProbeParams, **targets: dict
 ) -> tuple[pd.DataFrame, dict]:
     """Linear-probe each seed's model on each target (same seed's data); one nested run each.
 
@@ -21,22 +20,20 @@ def probe_models(
     rows, heads = [], {}
     for key, checkpoint in checkpoints.items():
         seed = seed_of(key)
-        config = train_config(probe_params, seed, probe_config(), "probe")
+        config = probe_params.config(seed)
         cache: dict = {}  # targets sharing images (e.g. C+O with C or O labels) share representations
         for target, data in targets.items():
             splits = data[key]
+            name = run_name(f"probe on {target} | {key}")
             params = {
-                "model": label,
+                "model": scope(),
                 "target": target,
                 "seed": seed,
                 "arch": checkpoint["arch"],
                 **config.to_dict(),
             }
-            with nested_run(
-                f"{label} | probe on {target} | {key}",
-                params,
-                {"stage": "probe", "condition": label, "target": target, "seed": key},
-            ) as run_id:
+            tags = {"stage": "probe", "condition": scope(), "target": target, "seed": key}
+            with nested_run(name, params, tags) as run_id:
                 result = probe(
                     checkpoint,
                     splits["train"],
@@ -45,6 +42,7 @@ def probe_models(
                     config,
                     run_id,
                     cache,
+                    desc=name,
                 )
             heads.setdefault(key, {})[target] = {
                 "linear": result["linear"],
@@ -52,7 +50,6 @@ def probe_models(
             }
             rows.append(
                 {
-                    "model": label.split(".")[-1],
                     "target": target,
                     "seed": seed,
                     **{k: result[k] for k in ("train_acc", "val_acc", "test_acc", "best_epoch")},

@@ -1,5 +1,5 @@
-"""Stage pipeline: report."""
+"""Stage pipeline: report (metric tables -> CSV, Markdown and figures)."""
 
-from transfer_invariance.pipelines.report.pipeline import create_pipeline
+from transfer_invariance.pipelines.report.pipeline import collect, create_pipeline, tables
 
-__all__ = ["create_pipeline"]
+__all__ = ["collect", "create_pipeline", "tables"]

@@ -1,29 +1,58 @@
-"""report template: metric tables -> ``metrics`` (all rows) and one table + figure per ``params:tables`` entry."""
+"""report: the metrics of several models -> one table (CSV, Markdown, heatmap) per table block.
+
+``collect(models, output)`` gathers one metrics dataset per model (the model column is the name it
+is passed under); ``tables(metrics, names)`` renders ``params:tables.<name>`` from it. The study
+instance is the ``report`` namespace: one table per entry of ``report.tables``, written to
+``data/08_reporting/study/``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from kedro.pipeline import Pipeline, node
 
 from transfer_invariance.pipelines.report import nodes
+from transfer_invariance.pipelines.study import STAGE_METRICS, StudyPlan
 
 
-def create_pipeline(
-    tables: Sequence[str], inputs: Sequence[str], name: str = "metrics"
-) -> Pipeline:
-    """Concatenate ``inputs`` into ``<name>`` and render each table named in ``tables``.
+def collect(models: Mapping[str, str], output: str) -> Pipeline:
+    """Concatenate ``{model name: metrics dataset}`` into ``output`` (the datasets stay global)."""
+    local = {m: f"{m}_{output}" for m in models}
+    return Pipeline(
+        [node(nodes.collect_metrics, local, output, name=f"collect_{output}")],
+        inputs={local[m]: dataset for m, dataset in models.items()},
+    )
 
-    Each table ``t`` reads ``params:tables.<t>`` and writes ``<t>_csv``, ``<t>_md``, ``<t>_figure``.
-    """
-    steps = [node(nodes.collect_metrics, list(inputs), name, name=f"collect_{name}")]
-    for t in tables:
-        steps.append(
+
+def tables(metrics: str, names: Sequence[str]) -> Pipeline:
+    """One ``tabulate`` node per table: ``params:tables.<t>`` -> ``<t>_csv``, ``_md``, ``_figure``."""
+    return Pipeline(
+        [
             node(
                 nodes.tabulate,
-                [name, f"params:tables.{t}"],
+                [metrics, f"params:tables.{t}"],
                 [f"{t}_csv", f"{t}_md", f"{t}_figure"],
                 name=f"tabulate_{t}",
             )
-        )
-    return Pipeline(steps)
+            for t in names
+        ]
+    )
+
+
+def create_pipeline(plan: StudyPlan) -> Pipeline:
+    """The study's report: the tables of ``report.tables``, each over one stage's metrics."""
+    parts = Pipeline([])
+    for stage in sorted(set(plan.tables.values())):
+        metrics = STAGE_METRICS[stage]
+        models = plan.stage_models(stage)
+        parts += collect(
+            {m: f"{stage}.{m}.{metrics}" for m in models}, f"{stage}_metrics"
+        ) + tables(f"{stage}_metrics", [t for t, s in plan.tables.items() if s == stage])
+    inputs = {i for i in parts.inputs() if not i.startswith("params:") and "." in i}
+    return Pipeline(
+        parts,
+        namespace="report",
+        inputs=inputs,
+        parameters={f"params:tables.{t}": f"params:report.tables.{t}" for t in plan.tables},
+    )

@@ -1,10 +1,16 @@
-"""A Kedro dataset that saves a dict entry by entry and skips entries already computed.
+"""A Kedro dataset holding one checkpoint per seed, which trains only the seeds it lacks.
 
-Training nodes return ``{key: Deferred(fingerprint, compute)}``. On save, an entry whose file exists
-with the same fingerprint is kept as it is and its ``compute`` is never called; the others are
-computed and written one at a time (atomically). So an interrupted experiment, run again (with or
-without ``--only-missing-outputs``), redoes no finished training, and a changed parameter or dataset
-(a different fingerprint) is never mistaken for a finished one.
+The pretrain node returns ``{seed key: Deferred(fingerprint, compute)}`` (Kedro's lazy-saving idiom).
+On save, an entry whose file exists with the same fingerprint is kept as it is and its ``compute``
+is never called; the others are computed and written one at a time (atomically). So an interrupted
+experiment, run again (with or without ``--only-missing-outputs``), redoes no finished training, a
+failure in one training keeps the ones finished before it, and a changed parameter or dataset (a
+different fingerprint) is never mistaken for a finished one.
+
+Where the time goes: the trainings run inside ``save``, after the node function has returned, so
+Kedro's node timings (and kedro-viz's run status) show the pretrain node as instant and the time
+under the dataset's save. Each training logs its own duration (a log line and the ``duration_s``
+metric of its MLflow run).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ def _safe(key: str) -> str:
     return key.replace("/", "__")
 
 
-class IncrementalDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
+class CheckpointsDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
     """One ``torch.save`` file per key in a folder, plus ``index.json`` (key -> fingerprint)."""
 
     def __init__(self, path: str, metadata: dict[str, Any] | None = None) -> None:

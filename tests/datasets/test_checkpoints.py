@@ -4,7 +4,7 @@ import pytest
 import torch
 from kedro.io.core import DatasetError
 
-from transfer_invariance.datasets.incremental import Deferred, IncrementalDataset
+from transfer_invariance.datasets.checkpoints import CheckpointsDataset, Deferred
 
 
 def test_finished_entries_are_not_recomputed(tmp_path):
@@ -13,7 +13,7 @@ def test_finished_entries_are_not_recomputed(tmp_path):
     def job(key, value):
         return Deferred(f"fp-{key}", lambda: calls.append(key) or {"w": torch.tensor([value])})
 
-    ds = IncrementalDataset(str(tmp_path / "ck"))
+    ds = CheckpointsDataset(str(tmp_path / "ck"))
     ds.save({"seed_0": job("a", 1.0), "seed_1": job("b", 2.0)})
     assert calls == ["a", "b"] and ds.exists()
     ds.save({"seed_0": job("a", 1.0), "seed_1": job("b", 2.0)})
@@ -25,7 +25,7 @@ def test_finished_entries_are_not_recomputed(tmp_path):
 
 
 def test_an_interrupted_save_keeps_finished_entries_and_is_not_complete(tmp_path):
-    ds = IncrementalDataset(str(tmp_path / "ck"))
+    ds = CheckpointsDataset(str(tmp_path / "ck"))
 
     def boom():
         raise KeyboardInterrupt

@@ -1,0 +1,127 @@
+"""Nodes making harm's data: C, the objects O, each condition's C+O sets and the pair sets.
+
+C is CIFAR-10 (``--env paper``) or the embedded natural-scene stand-in (default); O are small
+Transforms-2D objects pasted on it (``core.harm_data``). Objects are re-drawn per seed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from transfer_invariance.core import base_images as bi
+from transfer_invariance.core.cifar import load_cifar, select, split_train_val
+from transfer_invariance.core.harm_data import compose_c_plus_o, harm_pair_sets
+from transfer_invariance.core.scenes import make_scenes
+from transfer_invariance.experiments.harm.params import (
+    ConditionParams,
+    HarmDataParams,
+    RelevanceParams,
+)
+from transfer_invariance.pipelines.common import SPLITS, seed_key
+from transfer_invariance.pipelines.params import BaseImagesParams, Seeds
+
+C3_TARGETS = {
+    "c": ConditionParams(label="c", placement="upper_right"),
+    "o": ConditionParams(label="o", placement="upper_right"),
+}
+
+
+def build_c_data(data: HarmDataParams) -> dict[str, dict]:
+    """The C splits: CIFAR-10 (val carved from train) or the natural-scene stand-in."""
+    if data.c_source == "scenes":
+        return {
+            split: make_scenes(getattr(data, f"n_{split}"), data.n_classes, 32, data.c_seed, split)
+            for split in SPLITS
+        }
+    train, val = split_train_val(
+        load_cifar(data.cifar_root, "cifar10", "train", data.download), data.n_val, data.c_seed
+    )
+    test = load_cifar(data.cifar_root, "cifar10", "test", data.download)
+    out = {"train": train, "val": val, "test": test}
+    for split in ("train", "test"):
+        n = min(getattr(data, f"n_{split}"), int(out[split]["labels"].numel()))
+        out[split] = select(out[split], torch.arange(n))
+    return out
+
+
+def load_objects(data: HarmDataParams, base_images: BaseImagesParams) -> dict[str, Any]:
+    """The O objects (straight RGBA, prepared at 64 px; the composer shrinks them)."""
+    names, objects = bi.load_objects(
+        base_images.source,
+        base_images.base_dir,
+        image_size=64,
+        classes=data.object_offset + data.n_objects,
+    )
+    return {"objects": objects[data.object_offset :], "names": list(names[data.object_offset :])}
+
+
+def compose(
+    c_split: dict,
+    objects: dict,
+    data: HarmDataParams,
+    condition: ConditionParams,
+    seed: int,
+    split: str,
+) -> dict:
+    """One split of a condition's dataset for one seed."""
+    return compose_c_plus_o(
+        c_split,
+        objects["objects"],
+        n_objects=data.n_objects,
+        object_size=data.object_size,
+        seed=seed,
+        split=split,
+        label_source=condition.label,
+        beta=condition.paste_probability,
+        background=condition.background,
+        placement=condition.placement,
+        rho=condition.rho,
+        object_names=objects["names"],
+    )
+
+
+def make_condition_data(
+    c_data: dict, objects: dict, data: HarmDataParams, condition: ConditionParams, seeds: Seeds
+) -> dict[str, dict]:
+    """A condition's train/val/test for every seed (objects re-drawn per seed)."""
+    return {
+        seed_key(s): {
+            split: compose(c_data[split], objects, data, condition, s, split) for split in SPLITS
+        }
+        for s in seeds
+    }
+
+
+def make_pair_sets(c_data: dict, objects: dict, data: HarmDataParams) -> tuple[dict, dict]:
+    """Pairs on C+O test inputs varying only C, and only O (shared by every model)."""
+    kw = {
+        "n_objects": data.n_objects,
+        "object_size": data.object_size,
+        "seed": 0,
+        "split": "test",
+        "object_names": objects["names"],
+    }
+    test = select(
+        c_data["test"], torch.arange(min(data.n_pairs, int(c_data["test"]["labels"].numel())))
+    )
+    return (
+        harm_pair_sets(test, objects["objects"], vary="c", **kw),
+        harm_pair_sets(test, objects["objects"], vary="o", **kw),
+    )
+
+
+def plan_relevance(relevance: RelevanceParams) -> dict[str, ConditionParams]:
+    """The C.3 grid: one pretraining condition per point, each feeding its own namespace."""
+    return relevance.points()
+
+
+def make_relevance_targets(
+    c_data: dict, objects: dict, data: HarmDataParams, seeds: Seeds
+) -> tuple[dict, dict]:
+    """The C.3 probe targets, shared by every grid point: C+O (object upper right, independent,
+    always pasted) labelled by C and by O, for every seed."""
+    return tuple(
+        make_condition_data(c_data, objects, data, C3_TARGETS[t], seeds) for t in ("c", "o")
+    )
