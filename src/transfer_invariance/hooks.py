@@ -1,7 +1,8 @@
 """Project hooks: parameters for the pipeline registry, checks before any work, run names, results.
 
-- ``ProjectParametersHook`` gives the pipeline registry the run's parameters (env and ``--params``
-  included), so the study's and the experiments' namespaces follow the configuration.
+- ``ProjectSetupHook`` gives the pipeline registry the run's parameters (env and ``--params``
+  included), so the study's and the experiments' namespaces follow the configuration, and has user
+  errors reported as one message (``errors.install_user_error_report``).
 - ``ParameterCheckHook`` runs before the first node: Kedro has already validated every typed
   block (see ``pipelines.params``); this hook validates the remaining annotated ``params:`` inputs
   (e.g. seed lists), runs the blocks' file checks (``check_resources``: base images, CIFAR archives)
@@ -24,19 +25,22 @@ from kedro.pipeline.node import Node
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from transfer_invariance.core import tracking
+from transfer_invariance.errors import MissingInputError, ParameterError, install_user_error_report
 
 logger = logging.getLogger(__name__)
 
 REPORTING = "data/08_reporting"
 
 
-class ProjectParametersHook:
-    """Hands the run's parameters to the pipeline registry before Kedro builds the pipelines."""
+class ProjectSetupHook:
+    """Hands the run's parameters to the pipeline registry before Kedro builds the pipelines, and
+    makes a user error (bad parameter, missing file, full disk) end the run with its message only."""
 
     @hook_impl
     def after_context_created(self, context: Any) -> None:
         from transfer_invariance.pipeline_registry import use_parameters
 
+        install_user_error_report()
         use_parameters(context.config_loader["parameters"])
 
 
@@ -72,13 +76,15 @@ def _check_parameter(key: str, value: Any, annotation: Any, parameters: dict[str
         try:
             TypeAdapter(annotation).validate_python(value, strict=True)
         except ValidationError as err:
-            raise ValueError(f"parameter '{key}' = {value!r}: {err}") from None
+            raise ParameterError(f"parameter '{key}' = {value!r}: {err}") from None
     check = getattr(value, "check_resources", None)
     if check is not None:
         try:
             check(parameters)
-        except (ValueError, FileNotFoundError) as err:
-            raise type(err)(f"parameter '{key}': {err}") from err
+        except FileNotFoundError as err:
+            raise MissingInputError(f"parameter '{key}': {err}") from err
+        except ValueError as err:
+            raise ParameterError(f"parameter '{key}': {err}") from err
 
 
 class ParameterCheckHook:
@@ -110,7 +116,7 @@ class ParameterCheckHook:
                     else "no registered pipeline makes it"
                 )
                 lines.append(f"  - '{name}' does not exist: {how}")
-            raise FileNotFoundError(
+            raise MissingInputError(
                 "This run needs stored artifacts that are not there yet:\n" + "\n".join(lines)
             )
 

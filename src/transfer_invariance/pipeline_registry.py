@@ -2,7 +2,7 @@
 
 The study's stages (one namespace per dataset or model) and the experiments' grids (one namespace
 per grid point) are built from the parameters of the run's environment: ``kedro run --env paper``
-gets the paper's grids. ``hooks.ProjectParametersHook`` hands this module the parameters of the
+gets the paper's grids. ``hooks.ProjectSetupHook`` hands this module the parameters of the
 run (``--env`` and ``--params`` included) before Kedro asks for the pipelines; without a run
 (``kedro registry list``) they are read from ``conf/`` for ``$KEDRO_ENV`` (default: base + local).
 """

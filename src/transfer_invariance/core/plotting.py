@@ -86,23 +86,6 @@ def heatmap_figure(
     return fig
 
 
-def grouped_bars_figure(
-    groups: Sequence[str], series: dict[str, tuple[np.ndarray, np.ndarray]], title: str, ylabel: str
-) -> Figure:
-    """Bars of mean ± sd: one group per entry of ``groups``, one bar per series."""
-    fig, ax = plt.subplots(figsize=(1.4 * len(groups) + 2, 3.5))
-    width = 0.8 / max(1, len(series))
-    x = np.arange(len(groups))
-    for k, (name, (mean, sd)) in enumerate(series.items()):
-        ax.bar(x + (k - (len(series) - 1) / 2) * width, mean, width, yerr=sd, capsize=3, label=name)
-    ax.set_xticks(x, groups, rotation=20, ha="right")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=10)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
 def curves_figure(
     x: Sequence[float],
     series: dict[str, tuple[np.ndarray, np.ndarray]],

@@ -250,11 +250,3 @@ def render_pairs(
     return {
         m: render_split(renderer, split, n, batch_size, progress, pair_member=m) for m in ("a", "b")
     }
-
-
-def generate_dataset(
-    spec: DatasetSpec, batch_size: int = 1024, progress: bool = True
-) -> dict[str, dict[str, Any]]:
-    """All three splits of a dataset."""
-    renderer = Renderer.from_spec(spec)
-    return {split: render_split(renderer, split, None, batch_size, progress) for split in SPLITS}

@@ -129,18 +129,6 @@ def log_history(run_id: str | None, history: Mapping[str, list[float]], prefix: 
         client.log_batch(run_id, metrics=items[i : i + 1000])
 
 
-def log_params(run_id: str | None, params: Mapping[str, Any]) -> None:
-    """Log (flattened, stringified) params to ``run_id``; no-op on None."""
-    if run_id is None or not params:
-        return
-    from mlflow.entities import Param
-
-    flat = [Param(k, v) for k, v in flatten(params).items()]
-    client = _client()
-    for i in range(0, len(flat), _BATCH):
-        client.log_batch(run_id, params=flat[i : i + _BATCH])
-
-
 def log_artifact(run_id: str | None, path: str, artifact_path: str | None = None) -> None:
     """Upload a local file or folder as an artifact of ``run_id``; no-op on None."""
     if run_id is None:

@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from transfer_invariance.errors import ParameterError
+
 STAGE_METRICS = {
     "probe": "probe_metrics",
     "finetune": "finetune_metrics",
@@ -19,7 +21,7 @@ STAGE_METRICS = {
 }
 
 
-class StudyError(ValueError):
+class StudyError(ParameterError):
     """The study's parameter files name something that does not exist."""
 
 

@@ -15,6 +15,11 @@ _LIGHTNING_LOGGERS = (
     "lightning.pytorch.utilities.rank_zero",
     "lightning.fabric.utilities.rank_zero",
     "lightning_utilities.core.rank_zero",
+    # the same messages under the standalone package names, when another library imported them
+    "pytorch_lightning",
+    "pytorch_lightning.utilities.rank_zero",
+    "lightning_fabric",
+    "lightning_fabric.utilities.rank_zero",
 )
 # Warnings that do not apply to this loop (data on the device, no workers, logging on demand).
 _IGNORED_WARNINGS = (

@@ -26,6 +26,7 @@ from typing import Any
 from kedro.pipeline import Pipeline, node
 from pydantic import ValidationError
 
+from transfer_invariance.errors import ParameterError
 from transfer_invariance.experiments.harm import data, report
 from transfer_invariance.experiments.harm.params import RelevanceParams
 from transfer_invariance.pipelines import measure_invariance, pretrain, probe
@@ -102,7 +103,7 @@ def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
     try:
         points = RelevanceParams.model_validate(parameters["harm"]["relevance"]).points()
     except ValidationError as err:
-        raise ValueError(f"parameter 'harm.relevance': {err}") from None
+        raise ParameterError(f"parameter 'harm.relevance': {err}") from None
     shared = Pipeline(
         [
             node(data.build_c_data, "params:data", "c_data", name="build_c_data"),
