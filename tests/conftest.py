@@ -17,20 +17,24 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
-def kedro_project(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Callable[..., dict[str, Any]]]:
-    """A throw-away copy of the project's configuration in tmp_path; returns a runner.
-
-    ``run(pipeline, params)`` runs ``kedro run --pipeline=<pipeline>`` there with runtime parameter
-    overrides, so tests never write into the repository's data/ or mlflow.db.
-    """
+def project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A throw-away copy of the project's configuration in tmp_path (the current folder)."""
     shutil.copy(REPO / "pyproject.toml", tmp_path / "pyproject.toml")
     shutil.copytree(REPO / "conf", tmp_path / "conf", ignore=shutil.ignore_patterns("local"))
     (tmp_path / "conf" / "local").mkdir()
     (tmp_path / "data").mkdir()
     (tmp_path / "src").mkdir()  # the package itself is installed; Kedro only checks the folder
     monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def kedro_project(project_dir: Path) -> Iterator[Callable[..., dict[str, Any]]]:
+    """Runs the project in ``project_dir``: ``run(pipeline, params)`` is ``kedro run
+    --pipeline=<pipeline>`` with runtime parameter overrides, so tests never write into the
+    repository's data/ or mlflow.db.
+    """
+    tmp_path = project_dir
 
     def run(
         pipeline: str, params: dict[str, Any] | None = None, env: str | None = None, **kwargs: Any

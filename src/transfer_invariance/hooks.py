@@ -7,8 +7,8 @@
   block (see ``pipelines.params``); this hook validates the remaining annotated ``params:`` inputs
   (e.g. seed lists), runs the blocks' file checks (``check_resources``: base images, CIFAR archives)
   and checks that every stored input of the run exists, naming the command that makes it.
-- ``RunScopeHook`` names what is running (the node's namespace) for MLflow run names and progress
-  bars, and prints where the tables and figures are once the run is over.
+- ``TrackingHook`` keeps MLflow truthful (runs killed with ``kill -9`` marked KILLED) and readable
+  (nested runs named after the node's namespace), and prints where the tables and figures are.
 """
 
 from __future__ import annotations
@@ -25,7 +25,12 @@ from kedro.pipeline.node import Node
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from transfer_invariance.core import tracking
-from transfer_invariance.errors import MissingInputError, ParameterError, install_user_error_report
+from transfer_invariance.errors import (
+    MissingInputError,
+    ParameterError,
+    UserError,
+    install_user_error_report,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +99,13 @@ class ParameterCheckHook:
     def before_pipeline_run(
         self, run_params: dict[str, Any], pipeline: Pipeline, catalog: Any
     ) -> None:
+        try:
+            self._check(pipeline, catalog)
+        except UserError as err:  # the run's MLflow run is FAILED, with the reason, not FINISHED
+            tracking.fail_active_run(str(err))
+            raise
+
+    def _check(self, pipeline: Pipeline, catalog: Any) -> None:
         params = catalog.load("parameters")
         typed = {d: a for node in pipeline.nodes for d, a in _param_annotations(node).items()}
         # shared blocks (base_images, ...) first: the others' checks build on them
@@ -121,8 +133,23 @@ class ParameterCheckHook:
             )
 
 
-class RunScopeHook:
-    """Names the running node's namespace for tracking; says where the results are at the end."""
+class TrackingHook:
+    """Keeps MLflow truthful and readable: the run is tagged with its process, runs left RUNNING
+    by a process that no longer exists (``kill -9``) are marked KILLED, nested runs are named after
+    the running node's namespace, and the log ends with where the tables and figures are."""
+
+    @hook_impl
+    def before_pipeline_run(self) -> None:
+        import mlflow
+
+        if mlflow.active_run() is None:
+            return
+        mlflow.set_tags(tracking.process_tags())
+        for name in tracking.mark_abandoned_runs():
+            logger.warning(
+                "MLflow run '%s' was left RUNNING by a process that no longer exists: marked KILLED",
+                name,
+            )
 
     @hook_impl
     def before_node_run(self, node: Node) -> None:
@@ -142,6 +169,9 @@ class RunScopeHook:
                 folders.setdefault(folder, []).append(file)
         for folder, files in sorted(folders.items()):
             logger.info("Tables and figures: %s/ (%s)", folder, ", ".join(sorted(files)))
+        # kedro-mlflow leaves the run open when Kedro runs in-process (a notebook, a test):
+        # a later run would then nest inside it
+        tracking.end_active_runs()
 
 
 def _reporting_path(catalog: Any, name: str) -> str | None:

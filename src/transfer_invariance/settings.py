@@ -4,7 +4,7 @@ import logging
 
 from kedro.config import OmegaConfigLoader
 
-from transfer_invariance.hooks import ParameterCheckHook, ProjectSetupHook, RunScopeHook
+from transfer_invariance.hooks import ParameterCheckHook, ProjectSetupHook, TrackingHook
 
 # Library notices a user can do nothing about: the project names datasets with dots on purpose
 # (namespaces), `--pipeline` is the documented spelling, the rest come from inside the libraries.
@@ -20,7 +20,7 @@ logging.getLogger("py.warnings").addFilter(
     lambda record: not any(text in record.getMessage() for text in QUIET)
 )
 
-HOOKS = (ProjectSetupHook(), ParameterCheckHook(), RunScopeHook())
+HOOKS = (ProjectSetupHook(), ParameterCheckHook(), TrackingHook())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

@@ -73,7 +73,7 @@ def nested_run(
     from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
     client = _client()
-    all_tags = {MLFLOW_PARENT_RUN_ID: parent.info.run_id, MLFLOW_RUN_NAME: name}
+    all_tags = {MLFLOW_PARENT_RUN_ID: parent.info.run_id, MLFLOW_RUN_NAME: name, **process_tags()}
     all_tags.update({str(k): str(v) for k, v in (tags or {}).items()})
     run = client.create_run(parent.info.experiment_id, tags=all_tags, run_name=name)
     run_id = run.info.run_id
@@ -140,3 +140,87 @@ def log_artifact(run_id: str | None, path: str, artifact_path: str | None = None
         client.log_artifacts(run_id, path, artifact_path)
     else:
         client.log_artifact(run_id, path, artifact_path)
+
+
+def process_tags() -> dict[str, str]:
+    """Which process a run belongs to: lets a later run tell whether it can still be running."""
+    import os
+    import socket
+
+    return {"host": socket.gethostname(), "pid": str(os.getpid())}
+
+
+def _alive(pid: int) -> bool:
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: alive
+        return True
+    return True
+
+
+def mark_abandoned_runs() -> list[str]:
+    """Mark KILLED the RUNNING runs of the active run's experiment whose process (on this host)
+    no longer exists, e.g. after ``kill -9``; returns their names."""
+    import mlflow
+
+    active = mlflow.active_run()
+    if active is None:
+        return []
+    here = process_tags()["host"]
+    client = _client()
+    runs = client.search_runs(
+        [active.info.experiment_id],
+        filter_string=f"attributes.status = 'RUNNING' and tags.host = '{here}'",
+        max_results=1000,
+    )
+    marked = []
+    for run in runs:
+        pid = run.data.tags.get("pid", "")
+        if run.info.run_id == active.info.run_id or not pid.isdigit() or _alive(int(pid)):
+            continue
+        client.set_terminated(run.info.run_id, "KILLED")
+        marked.append(run.info.run_name or run.info.run_id)
+    return marked
+
+
+def record_reused(name: str, fingerprint: str) -> str | None:
+    """Link a reused training from the active run: tag ``reused.<name>`` = the id of the finished
+    run that made it (found by its ``fingerprint`` tag); returns that id (None without tracking)."""
+    try:
+        import mlflow
+    except ImportError:  # pragma: no cover
+        return None
+    active = mlflow.active_run()
+    if active is None:
+        return None
+    client = _client()
+    found = client.search_runs(
+        [active.info.experiment_id],
+        filter_string=f"tags.fingerprint = '{fingerprint}' and attributes.status = 'FINISHED'",
+        order_by=["attributes.start_time DESC"],
+        max_results=1,
+    )
+    run_id = found[0].info.run_id if found else "unknown (trained before tracking)"
+    client.set_tag(active.info.run_id, f"reused.{name}", run_id)
+    return run_id if found else None
+
+
+def fail_active_run(reason: str) -> None:
+    """End the active run as FAILED with ``reason`` as its ``failure`` tag (no-op without one)."""
+    import mlflow
+
+    if mlflow.active_run() is not None:
+        mlflow.set_tag("failure", reason[:_MAX_PARAM_LEN])
+        mlflow.end_run("FAILED")
+
+
+def end_active_runs() -> None:
+    """End every run still active in this thread as FINISHED."""
+    import mlflow
+
+    while mlflow.active_run() is not None:
+        mlflow.end_run()

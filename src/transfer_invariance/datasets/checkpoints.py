@@ -10,13 +10,15 @@ different fingerprint) is never mistaken for a finished one.
 Where the time goes: the trainings run inside ``save``, after the node function has returned, so
 Kedro's node timings (and kedro-viz's run status) show the pretrain node as instant and the time
 under the dataset's save. Each training logs its own duration (a log line and the ``duration_s``
-metric of its MLflow run).
+metric of its MLflow run). A reused training is named in the log and linked from the run's MLflow
+run (a ``reused: <path>/<seed>`` tag holding the run id of the training that made it), so the
+parent run of a resumed experiment still shows every training it stands on.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,6 +26,11 @@ from typing import Any
 
 import torch
 from kedro.io.core import AbstractDataset, DatasetError
+
+from transfer_invariance.core.tracking import record_reused
+from transfer_invariance.datasets.atomic import save_tensors, save_text
+
+logger = logging.getLogger(__name__)
 
 INDEX = "index.json"
 
@@ -54,9 +61,7 @@ class CheckpointsDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
         return json.loads(index.read_text())
 
     def _write_index(self, index: dict[str, Any]) -> None:
-        tmp = self._path / (INDEX + ".partial")
-        tmp.write_text(json.dumps(index, indent=1))
-        os.replace(tmp, self._path / INDEX)
+        save_text(json.dumps(index, indent=1), self._path / INDEX)
 
     def load(self) -> dict[str, Any]:
         index = self._read_index()
@@ -89,11 +94,16 @@ class CheckpointsDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
             file = self._path / f"{_safe(key)}.pt"
             fingerprint = value.fingerprint if isinstance(value, Deferred) else None
             if fingerprint is not None and old.get(key) == fingerprint and file.exists():
+                run_id = record_reused(f"{self._path}/{key}", fingerprint)
+                logger.info(
+                    "Reusing %s/%s (finished earlier%s)",
+                    self._path,
+                    key,
+                    f", MLflow run {run_id}" if run_id else "",
+                )
                 continue
             result = value.compute() if isinstance(value, Deferred) else value
-            tmp = file.with_name(file.name + ".partial")
-            torch.save(result, tmp)
-            os.replace(tmp, file)
+            save_tensors(result, file)
             index["entries"][key] = fingerprint
             self._write_index(index)
         index["complete"] = True

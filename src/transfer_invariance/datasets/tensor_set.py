@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path, PurePosixPath
 from typing import Any
 
 import torch
 from kedro.io.core import AbstractDataset, DatasetError
 
+from transfer_invariance.datasets.atomic import save_tensors
+
 
 class TensorSetDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
     """Saves a dict of tensors / numbers / strings with ``torch.save``, loads it back safely.
 
-    Writes go to a temporary file renamed into place, so an interrupted run never leaves a
-    half-written artifact; loads use ``weights_only=True`` (no arbitrary code from pickles).
+    Writes are atomic (``atomic.save_tensors``: no half-written file, a full disk named); loads use ``weights_only=True`` (no arbitrary code from pickles).
     """
 
     def __init__(self, filepath: str, metadata: dict[str, Any] | None = None) -> None:
@@ -36,11 +36,7 @@ class TensorSetDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
             ) from err
 
     def save(self, data: dict[str, Any]) -> None:
-        path = Path(self._filepath)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".partial")
-        torch.save(data, tmp)
-        os.replace(tmp, path)
+        save_tensors(data, Path(self._filepath))
 
     def _exists(self) -> bool:
         return Path(self._filepath).exists()

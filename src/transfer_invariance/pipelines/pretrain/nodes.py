@@ -19,7 +19,9 @@ from transfer_invariance.pipelines.params import TrainingParams
 logger = logging.getLogger(__name__)
 
 
-def pretrain_one(splits: dict[str, dict], training: TrainingParams, seed: int, label: str) -> dict:
+def pretrain_one(
+    splits: dict[str, dict], training: TrainingParams, seed: int, label: str, data_fingerprint: str
+) -> dict:
     """Pretrain one model in its own nested MLflow run (params, curves, duration, checkpoint)."""
     config = training.config(seed)
     name = f"{label} | pretrain | seed {seed}" if label else f"pretrain | seed {seed}"
@@ -31,7 +33,12 @@ def pretrain_one(splits: dict[str, dict], training: TrainingParams, seed: int, l
         "n_train": int(splits["train"]["labels"].numel()),
         "dataset": splits["train"]["meta"].get("name", ""),
     }
-    tags = {"stage": "pretrain", "condition": label, "seed": str(seed)}
+    tags = {
+        "stage": "pretrain",
+        "condition": label,
+        "seed": str(seed),
+        "fingerprint": data_fingerprint,
+    }
     start = time.perf_counter()
     with nested_run(name, params, tags) as run_id:
         checkpoint, history = pretrain(
@@ -67,15 +74,18 @@ def pretrain_models(data: dict[str, dict], training: TrainingParams) -> dict[str
     """One pretraining per seed, returned deferred: the checkpoints dataset runs only the
     trainings it does not already hold (so the time is spent while the output is saved)."""
     label = scope()
-    return {
-        key: Deferred(
-            fingerprint(
-                training.as_dict(),
-                splits["train"]["images"],
-                splits["train"]["labels"],
-                splits["val"]["images"],
-            ),
-            lambda splits=splits, key=key: pretrain_one(splits, training, seed_of(key), label),
+    out = {}
+    for key, splits in data.items():
+        fp = fingerprint(
+            training.as_dict(),
+            splits["train"]["images"],
+            splits["train"]["labels"],
+            splits["val"]["images"],
         )
-        for key, splits in data.items()
-    }
+        out[key] = Deferred(
+            fp,
+            lambda splits=splits, key=key, fp=fp: pretrain_one(
+                splits, training, seed_of(key), label, fp
+            ),
+        )
+    return out
