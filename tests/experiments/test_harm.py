@@ -145,3 +145,12 @@ def test_a_flipped_finding_is_reported_as_not_holding():
     assert text.splitlines()[2].endswith("**does not hold at this size**.")
     sens.loc["C+O/O", "sensitivity to C"] = 1.5  # C+O/O now more sensitive to C than O/O: flips 2
     assert findings(acc, sens).count("**does not hold at this size**") >= 2
+
+
+def test_harm_takes_its_objects_from_the_one_base_images_setting(kedro_project, tmp_path):
+    params = {**TINY, "base_images": {"source": "si_score", "base_dir": str(tmp_path / "nowhere")}}
+    with pytest.raises(
+        FileNotFoundError, match=r"parameter 'base_images'(.|\n)*base_images.base_dir"
+    ):
+        kedro_project("harm", params)
+    assert [p for p in Path("data").rglob("*") if p.is_file()] == []
