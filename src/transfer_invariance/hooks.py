@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import inspect
 import logging
+import os
 from collections.abc import Mapping
-from pathlib import PurePath
+from pathlib import Path
 from typing import Any, get_type_hints
 
 from kedro.framework.hooks import hook_impl
@@ -134,17 +135,30 @@ class ParameterCheckHook:
 
 
 class TrackingHook:
-    """Keeps MLflow truthful and readable: the run is tagged with its process, runs left RUNNING
-    by a process that no longer exists (``kill -9``) are marked KILLED, nested runs are named after
-    the running node's namespace, and the log ends with where the tables and figures are."""
+    """Keeps MLflow truthful and readable, also under parallel runners.
+
+    The run is tagged with its process; runs left RUNNING by a process that no longer exists
+    (``kill -9``) are marked KILLED; the run's id and the tracking URI go into the environment, so
+    trainings in worker processes or threads nest under it (``tracking.parent_run``); nested runs
+    are named after the running node's namespace; the tables and figures of ``data/08_reporting``
+    are logged as artifacts of the run by its id once the run is over, and the log ends with where
+    they are. (kedro-mlflow's artifact datasets cannot be pickled for ``ParallelRunner``.)
+    """
+
+    def __init__(self) -> None:
+        self._run_id: str | None = None
 
     @hook_impl
     def before_pipeline_run(self) -> None:
         import mlflow
 
-        if mlflow.active_run() is None:
+        active = mlflow.active_run()
+        self._run_id = active.info.run_id if active is not None else None
+        if active is None:
             return
         mlflow.set_tags(tracking.process_tags())
+        os.environ[tracking.PARENT_RUN_ENV] = active.info.run_id
+        os.environ["MLFLOW_TRACKING_URI"] = mlflow.get_tracking_uri()
         for name in tracking.mark_abandoned_runs():
             logger.warning(
                 "MLflow run '%s' was left RUNNING by a process that no longer exists: marked KILLED",
@@ -164,31 +178,33 @@ class TrackingHook:
         folders: dict[str, list[str]] = {}
         for name in sorted(pipeline.all_outputs()):
             path = _reporting_path(catalog, name)
-            if path is not None:
-                folder, _, file = path.rpartition("/")
+            if path is not None and path.exists():
+                tracking.log_artifact(self._run_id, str(path), path.parent.name)
+                shown = str(path)[str(path).index(REPORTING) :]
+                folder, _, file = shown.rpartition("/")
                 folders.setdefault(folder, []).append(file)
         for folder, files in sorted(folders.items()):
             logger.info("Tables and figures: %s/ (%s)", folder, ", ".join(sorted(files)))
+        self._finish()
+
+    @hook_impl
+    def on_pipeline_error(self) -> None:
+        self._finish("FAILED")
+
+    def _finish(self, status: str = "FINISHED") -> None:
+        os.environ.pop(tracking.PARENT_RUN_ENV, None)
         # kedro-mlflow leaves the run open when Kedro runs in-process (a notebook, a test):
         # a later run would then nest inside it
-        tracking.end_active_runs()
+        tracking.end_active_runs(status)
 
 
-def _reporting_path(catalog: Any, name: str) -> str | None:
+def _reporting_path(catalog: Any, name: str) -> Path | None:
     """The file a dataset writes under data/08_reporting, if it does."""
     try:
         description = catalog.get(name)._describe()
     except Exception:
         return None
-
-    def find(value: Any) -> str | None:
-        if isinstance(value, Mapping):
-            for v in value.values():
-                found = find(v)
-                if found:
-                    return found
-        elif isinstance(value, str | PurePath) and REPORTING in str(value):
-            return str(value)[str(value).index(REPORTING) :]
+    path = description.get("filepath") if isinstance(description, Mapping) else None
+    if path is None or REPORTING not in str(path):
         return None
-
-    return find(description)
+    return Path(str(path))

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .fingerprint import fingerprint
+from .rng import seeded_global_rng
 from .tracking import log_history, log_metrics
 from .training import (
     EpochProgress,
@@ -72,8 +73,7 @@ def representations(
 
 def init_linear(in_features: int, num_classes: int, seed: int) -> nn.Linear:
     """A fresh linear layer whose initial weights depend only on ``seed`` (global RNG untouched)."""
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with seeded_global_rng(seed):
         return nn.Linear(in_features, num_classes)
 
 

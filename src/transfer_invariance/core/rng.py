@@ -9,7 +9,10 @@ draws depended on the DataLoader worker count and changed every epoch.
 
 from __future__ import annotations
 
+import threading
 import zlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -84,3 +87,18 @@ class SampleRandom:
     def derive(self, suffix: str) -> SampleRandom:
         """The same samples on an independent sub-stream (e.g. the second member of a pair)."""
         return SampleRandom(self.seed, f"{self.split}/{suffix}", self.indices)
+
+
+_GLOBAL_RNG = threading.Lock()
+
+
+@contextmanager
+def seeded_global_rng(seed: int) -> Iterator[None]:
+    """Run the body (e.g. a weight initialisation) with torch's global RNG seeded to ``seed``.
+
+    Trainings running in threads take turns here, and the global RNG is restored afterwards, so
+    the result depends on ``seed`` only, whatever runs beside it.
+    """
+    with _GLOBAL_RNG, torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(seed))
+        yield

@@ -1,8 +1,10 @@
-"""Tiny MLflow helpers that work with explicit run ids and no-op without an active run.
+"""Tiny MLflow helpers that work with explicit run ids and no-op without a run to log to.
 
 The core library never depends on MLflow's global "active run" inside training: ``nested_run``
-reads it once (to find the parent), creates a child run through ``MlflowClient`` and yields the
-child's id; every other helper takes that id explicitly and does nothing when it is ``None``.
+finds the parent once (``parent_run``: the active run, or the run named by ``$PARENT_RUN_ENV``,
+which is how worker processes and threads of a parallel Kedro runner find it), creates a child run
+through ``MlflowClient`` and yields the child's id; every other helper takes that id explicitly and
+does nothing when it is ``None``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,22 @@ _MAX_PARAM_LEN = 6000  # MLflow >= 2 limit for param values
 _BATCH = 100  # MLflow's max params per log_batch; metrics are chunked at 1000
 
 _scope: ContextVar[str] = ContextVar("tracking_scope", default="")
+PARENT_RUN_ENV = "TRANSFER_INVARIANCE_PARENT_RUN"
+
+
+def parent_run() -> tuple[str, str] | None:
+    """(run id, experiment id) of the run that trainings nest under, or None without tracking."""
+    import os
+
+    import mlflow
+
+    active = mlflow.active_run()
+    if active is not None:
+        return active.info.run_id, active.info.experiment_id
+    run_id = os.environ.get(PARENT_RUN_ENV)
+    if not run_id:
+        return None
+    return run_id, _client().get_run(run_id).info.experiment_id
 
 
 def set_scope(scope: str) -> None:
@@ -56,16 +74,11 @@ def _client():
 def nested_run(
     name: str, params: Mapping[str, Any], tags: Mapping[str, str] | None = None
 ) -> Iterator[str | None]:
-    """Start a child run of the active MLflow run; yield its id (``None`` if no run is active).
+    """Start a child run of ``parent_run()``; yield its id (``None`` without a parent run).
 
     The child is terminated FINISHED on normal exit and FAILED when the body raises.
     """
-    try:
-        import mlflow
-    except ImportError:  # pragma: no cover - mlflow is a dependency, but the core works without it
-        yield None
-        return
-    parent = mlflow.active_run()
+    parent = parent_run()
     if parent is None:
         yield None
         return
@@ -73,9 +86,9 @@ def nested_run(
     from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
     client = _client()
-    all_tags = {MLFLOW_PARENT_RUN_ID: parent.info.run_id, MLFLOW_RUN_NAME: name, **process_tags()}
+    all_tags = {MLFLOW_PARENT_RUN_ID: parent[0], MLFLOW_RUN_NAME: name, **process_tags()}
     all_tags.update({str(k): str(v) for k, v in (tags or {}).items()})
-    run = client.create_run(parent.info.experiment_id, tags=all_tags, run_name=name)
+    run = client.create_run(parent[1], tags=all_tags, run_name=name)
     run_id = run.info.run_id
     flat = [Param(k, v) for k, v in flatten(params).items()]
     for i in range(0, len(flat), _BATCH):
@@ -190,22 +203,18 @@ def mark_abandoned_runs() -> list[str]:
 def record_reused(name: str, fingerprint: str) -> str | None:
     """Link a reused training from the active run: tag ``reused.<name>`` = the id of the finished
     run that made it (found by its ``fingerprint`` tag); returns that id (None without tracking)."""
-    try:
-        import mlflow
-    except ImportError:  # pragma: no cover
-        return None
-    active = mlflow.active_run()
-    if active is None:
+    parent = parent_run()
+    if parent is None:
         return None
     client = _client()
     found = client.search_runs(
-        [active.info.experiment_id],
+        [parent[1]],
         filter_string=f"tags.fingerprint = '{fingerprint}' and attributes.status = 'FINISHED'",
         order_by=["attributes.start_time DESC"],
         max_results=1,
     )
     run_id = found[0].info.run_id if found else "unknown (trained before tracking)"
-    client.set_tag(active.info.run_id, f"reused.{name}", run_id)
+    client.set_tag(parent[0], f"reused.{name}", run_id)
     return run_id if found else None
 
 
@@ -218,9 +227,9 @@ def fail_active_run(reason: str) -> None:
         mlflow.end_run("FAILED")
 
 
-def end_active_runs() -> None:
-    """End every run still active in this thread as FINISHED."""
+def end_active_runs(status: str = "FINISHED") -> None:
+    """End every run still active in this thread with ``status``."""
     import mlflow
 
     while mlflow.active_run() is not None:
-        mlflow.end_run()
+        mlflow.end_run(status)

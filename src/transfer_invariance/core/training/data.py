@@ -88,7 +88,11 @@ def device_loader(
     labels = data["labels"].to(device=device, dtype=torch.long, non_blocking=True)
     sampler = EpochBatchSampler(images.shape[0], batch_size, seed, shuffle, device)
     return torch.utils.data.DataLoader(
-        DeviceTensorDataset(images, labels), sampler=sampler, batch_size=None, num_workers=0
+        DeviceTensorDataset(images, labels),
+        sampler=sampler,
+        batch_size=None,
+        num_workers=0,
+        generator=torch.Generator(),  # its per-epoch seed draw leaves the global RNG alone
     )
 
 

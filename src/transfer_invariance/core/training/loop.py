@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..models import MODELS, build_model
+from ..rng import seeded_global_rng
 from .config import TrainConfig
 from .data import (
     batch_slices,
@@ -99,7 +100,6 @@ def fit(
     device = resolve_device(config.device)
     label = desc if desc is not None else f"train | seed {config.seed}"
     with torch_threads(config.num_threads):
-        L.seed_everything(config.seed, workers=False, verbose=False)
         net.to(device).to(memory_format=torch.channels_last)
         train_loader = device_loader(train, config.batch_size, config.seed, True, device)
         val_loader = device_loader(val, max(config.batch_size, 512), config.seed, False, device)
@@ -174,10 +174,8 @@ def pretrain(
     check_labels(val, num_classes, "val")
     resolve_device(config.device)
 
-    import lightning as L
-
-    L.seed_everything(config.seed, workers=False, verbose=False)
-    model = build_model(model_name, num_classes, width, image_size)
+    with seeded_global_rng(config.seed):
+        model = build_model(model_name, num_classes, width, image_size)
     device = resolve_device(config.device)
     with torch_threads(config.num_threads):
         mean, std = channel_stats(train["images"].to(device))
