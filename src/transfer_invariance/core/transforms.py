@@ -502,17 +502,22 @@ class Hue(ColourTransform):
         return _hsv_to_rgb(hsv)
 
 
-@register
-class Brightness(ColourTransform):
-    """Pixels times a factor ~ U[min_factor, max_factor]."""
+class _FactorColour(ColourTransform):
+    """A colour transformation driven by one factor ~ U[min_factor, max_factor]."""
 
-    name = "brightness"
-    category = "photometric"
     defaults = {"min_factor": 0.0, "max_factor": 2.0}
 
     def sample(self, rnd: SampleRandom, params: Params, mode: str) -> dict[str, Tensor]:
         factor = rnd.uniform(self.stream(), low=params["min_factor"], high=params["max_factor"])
         return {"factor": factor}
+
+
+@register
+class Brightness(_FactorColour):
+    """Pixels times a factor ~ U[min_factor, max_factor]."""
+
+    name = "brightness"
+    category = "photometric"
 
     def apply(
         self, rgb: Tensor, alpha: Tensor, lat: Latents, params: Params, rnd: SampleRandom
@@ -735,16 +740,11 @@ class Erasing(LayerTransform):
 
 
 @register
-class Contrast(ColourTransform):
+class Contrast(_FactorColour):
     """Contrast factor ~ U[min_factor, max_factor] around the object's own mean grey level."""
 
     name = "contrast"
     category = "corruption"
-    defaults = {"min_factor": 0.0, "max_factor": 2.0}
-
-    def sample(self, rnd: SampleRandom, params: Params, mode: str) -> dict[str, Tensor]:
-        factor = rnd.uniform(self.stream(), low=params["min_factor"], high=params["max_factor"])
-        return {"factor": factor}
 
     def apply(
         self, rgb: Tensor, alpha: Tensor, lat: Latents, params: Params, rnd: SampleRandom

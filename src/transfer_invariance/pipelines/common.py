@@ -12,7 +12,7 @@ from kedro.pipeline import Pipeline, node
 
 from transfer_invariance.pipelines.params import Seeds
 
-__all__ = ["key_by_seed", "seed_key", "seed_of", "seeded"]
+__all__ = ["key_by_seed", "on_targets", "seed_key", "seed_of", "seeded"]
 
 SPLITS = ("train", "val", "test")
 
@@ -52,4 +52,26 @@ def seeded(dataset: str, output: str) -> Pipeline:
             for name, split in zip(local, SPLITS, strict=True)
         },
         parameters={"params:seeds": "params:pretrain.seeds"},
+    )
+
+
+def on_targets(
+    stage: str, model: str, targets: list[str], template: Pipeline, inputs: dict[str, str]
+) -> Pipeline:
+    """A study stage that uses ``model`` on the stored ``targets``: ``<stage>.<model>``.
+
+    ``template`` reads each target as ``<target>_data`` (keyed by seed) and its settings as
+    ``params:<stage>`` (= ``<stage>.settings``); ``inputs`` maps its other inputs to stored artifacts.
+    """
+    return Pipeline(
+        sum((seeded(t, f"{t}_data") for t in targets), Pipeline([])) + template,
+        namespace=f"{stage}.{model}",
+        inputs={
+            **inputs,
+            **{f"generate_data.{t}.{s}": f"generate_data.{t}.{s}" for t in targets for s in SPLITS},
+        },
+        parameters={
+            "params:pretrain.seeds": "params:pretrain.seeds",
+            f"params:{stage}": f"params:{stage}.settings",
+        },
     )

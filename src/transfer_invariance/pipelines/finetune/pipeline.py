@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from kedro.pipeline import Pipeline, node
 
-from transfer_invariance.pipelines.common import SPLITS, seeded
+from transfer_invariance.pipelines.common import on_targets
 from transfer_invariance.pipelines.finetune import nodes
 from transfer_invariance.pipelines.study import StudyPlan
 
@@ -32,21 +32,14 @@ def create_pipeline(plan: StudyPlan) -> Pipeline:
     """``finetune.<model>`` for every model of ``finetune.models``."""
     return sum(
         (
-            Pipeline(
-                sum((seeded(t, f"{t}_data") for t in targets), Pipeline([])) + template(targets),
-                namespace=f"finetune.{model}",
-                inputs={
+            on_targets(
+                "finetune",
+                model,
+                targets,
+                template(targets),
+                {
                     "checkpoints": f"pretrain.{model}.checkpoints",
                     "probes": f"probe.{model}.probes",
-                    **{
-                        f"generate_data.{t}.{s}": f"generate_data.{t}.{s}"
-                        for t in targets
-                        for s in SPLITS
-                    },
-                },
-                parameters={
-                    "params:pretrain.seeds": "params:pretrain.seeds",
-                    "params:finetune": "params:finetune.settings",
                 },
             )
             for model, targets in plan.finetune.items()

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from kedro.pipeline import Pipeline, node
 
-from transfer_invariance.pipelines.common import SPLITS, seeded
+from transfer_invariance.pipelines.common import on_targets
 from transfer_invariance.pipelines.probe import nodes
 from transfer_invariance.pipelines.study import StudyPlan
 
@@ -31,21 +31,12 @@ def create_pipeline(plan: StudyPlan) -> Pipeline:
     """``probe.<model>`` for every model of ``probe.models``."""
     return sum(
         (
-            Pipeline(
-                sum((seeded(t, f"{t}_data") for t in targets), Pipeline([])) + template(targets),
-                namespace=f"probe.{model}",
-                inputs={
-                    "checkpoints": f"pretrain.{model}.checkpoints",
-                    **{
-                        f"generate_data.{t}.{s}": f"generate_data.{t}.{s}"
-                        for t in targets
-                        for s in SPLITS
-                    },
-                },
-                parameters={
-                    "params:pretrain.seeds": "params:pretrain.seeds",
-                    "params:probe": "params:probe.settings",
-                },
+            on_targets(
+                "probe",
+                model,
+                targets,
+                template(targets),
+                {"checkpoints": f"pretrain.{model}.checkpoints"},
             )
             for model, targets in plan.probe.items()
         ),
