@@ -2,9 +2,11 @@ from collections.abc import Mapping
 
 import pytest
 import torch
+import torchvision.transforms.v2.functional as TF
+from torchvision.transforms import InterpolationMode
 
 from transfer_invariance.core import transforms as tf
-from transfer_invariance.core.rendering import DatasetSpec, Renderer, render_split
+from transfer_invariance.core.rendering import DatasetSpec, Renderer, parse_spec, render_split
 from transfer_invariance.core.rng import SampleRandom
 from transfer_invariance.core.transforms import (
     CATEGORIES,
@@ -348,3 +350,150 @@ def test_incomplete_types_are_not_registered():
         with pytest.raises(ValueError, match="register"):
             register(bad)
     assert "test_wrong_kind" not in TRANSFORMS
+
+
+# ----------------------------------------------------------------------------------------------
+# Batch-size independence, whole-mode fill and torchvision's conventions
+
+
+def render_at(names, batch_size, n=64, transform_params=None):
+    raw = dict(transforms=list(names), objects=10, n_train=n, n_val=1, n_test=1)
+    renderer = Renderer.from_spec(
+        parse_spec("b", dict(raw, transform_params=transform_params or {}))
+    )
+    return render_split(renderer, "train", n, batch_size, progress=False)["images"]
+
+
+def test_sharpen_renders_byte_identical_images_at_any_batch_size():
+    # With F.conv2d the smoothing changed in the last bits with the batch (one uint8 value here).
+    params = {"sharpen": {"p": 1.0}}
+    one = render_at(["sharpen"], 1, 128, params)
+    assert torch.equal(one, render_at(["sharpen"], 64, 128, params))
+    assert torch.equal(one, render_at(["sharpen"], 128, 128, params))
+
+
+@pytest.mark.parametrize("name", TRANSFORM_NAMES)
+def test_every_type_renders_byte_identical_images_at_batch_1_and_64(name):
+    params = {name: {"p": 1.0}} if "p" in TRANSFORMS[name].defaults else {}
+    assert torch.equal(render_at([name], 1, 64, params), render_at([name], 64, 64, params))
+
+
+def test_warp_chooses_nearest_or_bilinear_per_sample():
+    # A rotation within 1e-3 px of 180 degrees is warped exactly (nearest) even in a batch with a
+    # rotation that needs bilinear sampling; it used to switch with the company it was in.
+    layer = make_layer(2)
+    params = resolve_params(["rotate"])
+    rnd = SampleRandom(0, "train", torch.arange(2))
+    lat = {"rotate.angle": torch.tensor([180.0008, 30.0])}
+    both = apply_transforms(layer, ["rotate"], params, lat, rnd)
+    for i in range(2):
+        alone = {"rotate.angle": lat["rotate.angle"][i : i + 1]}
+        assert torch.equal(
+            both[i : i + 1], apply_transforms(layer[i : i + 1], ["rotate"], params, alone, rnd)
+        )
+    assert torch.equal(both[0], layer[0].flip(1, 2))
+
+
+def whole_layer(images: torch.Tensor) -> torch.Tensor:
+    x = images.float() / 255
+    return torch.cat([x, torch.ones_like(x[:, :1])], 1)
+
+
+def test_whole_mode_fill_is_opaque_black_so_invert_turns_it_white():
+    g = torch.Generator().manual_seed(3)
+    images = (torch.rand(32, 3, S, S, generator=g) * 200 + 30).to(torch.uint8)
+    names = ["translate", "invert"]
+    params = resolve_params(names, {"invert": {"p": 1.0}}, S)
+    out, lat = augment_images(images, names, params, SampleRandom(0, "train", torch.arange(32)))
+    shift = params["translate"]["whole_max_shift"] * S
+    tx = torch.round((lat["translate.u_x"] * 2 - 1) * shift).int()
+    ty = torch.round((lat["translate.u_y"] * 2 - 1) * shift).int()
+    xs, ys = torch.arange(S).view(1, 1, -1), torch.arange(S).view(1, -1, 1)
+    tx, ty = tx.view(-1, 1, 1), ty.view(-1, 1, 1)
+    fill = (xs < tx) | (xs >= S + tx) | (ys < ty) | (ys >= S + ty)
+    assert fill.any()
+    fill = fill.unsqueeze(1).expand_as(out)
+    assert (out[fill] == 255).all() and (out[~fill] <= 225).all()
+    for i in range(32):
+        moved = TF.affine(
+            images[i], angle=0.0, translate=[int(tx[i]), int(ty[i])], scale=1.0, shear=[0.0, 0.0]
+        )
+        assert torch.equal(out[i], TF.invert(moved))
+
+
+def test_whole_mode_rotate_then_contrast_matches_torchvision():
+    g = torch.Generator().manual_seed(4)
+    images = (torch.rand(4, 3, S, S, generator=g) * 255).to(torch.uint8)
+    names = ["rotate", "contrast"]
+    params = resolve_params(names, None, S)
+    lat = {
+        "rotate.angle": torch.tensor([30.0, -75.0, 123.4, 200.0]),
+        "contrast.factor": torch.tensor([0.3, 1.7, 0.0, 2.0]),
+    }
+    rnd = SampleRandom(0, "train", torch.arange(4))
+    ours = apply_transforms(whole_layer(images), names, params, lat, rnd, "whole")
+    assert (ours[:, 3] == 1).all()
+    x = images.float() / 255
+    for i in range(4):
+        rotated = TF.rotate(x[i], -float(lat["rotate.angle"][i]), InterpolationMode.BILINEAR)
+        expect = TF.adjust_contrast(rotated, float(lat["contrast.factor"][i]))
+        # torchvision's grey level weighs red 0.2989 (ours 0.299): means differ by < 1e-4.
+        assert torch.allclose(ours[i, :3], expect, atol=2e-4)
+
+
+def test_whole_mode_sharpen_is_torchvisions_adjust_sharpness():
+    g = torch.Generator().manual_seed(5)
+    x = torch.rand(3, 3, S, S, generator=g)
+    params = resolve_params(["sharpen"], {"sharpen": {"p": 1.0}}, S)
+    rnd = SampleRandom(0, "train", torch.arange(3))
+    lat = draw_latents(["sharpen"], params, rnd, "whole")
+    layer = torch.cat([x, torch.ones_like(x[:, :1])], 1)
+    ours = apply_transforms(layer, ["sharpen"], params, lat, rnd, "whole")[:, :3]
+    assert torch.allclose(ours, TF.adjust_sharpness(x, 7.0), atol=1e-5)
+
+
+def test_object_mode_leaves_the_uncovered_area_transparent():
+    layer = make_layer(8)
+    names = ["rotate", "invert"]
+    params = resolve_params(names, {"invert": {"p": 1.0}})
+    rnd = SampleRandom(0, "train", torch.arange(8))
+    out = apply_transforms(layer, names, params, draw_latents(names, params, rnd, "object"), rnd)
+    assert (out[:, 3] < 1).any() and (
+        out[:, :3][(out[:, 3:4] == 0).expand(-1, 3, -1, -1)] == 0
+    ).all()
+
+
+def test_sign_conventions_match_torchvision_affine():
+    """Positive rotate = torchvision affine(angle=a) = rotate(-a): clockwise on screen (y down).
+
+    Shear (x, y) = torchvision affine(shear=[-x, -y]).
+    """
+    g = torch.Generator().manual_seed(6)
+    x = torch.rand(1, 3, S, S, generator=g)
+    layer = torch.cat([x, torch.ones_like(x[:, :1])], 1)
+    rnd = SampleRandom(0, "train", torch.arange(1))
+    bilinear = InterpolationMode.BILINEAR
+
+    def ours(name, **lat):
+        latents = {f"{name}.{k}": torch.tensor([v]) for k, v in lat.items()}
+        return apply_transforms(layer, [name], resolve_params([name]), latents, rnd, "whole")[:, :3]
+
+    for a in (30.0, -17.0):
+        rotated = ours("rotate", angle=a)
+        assert torch.allclose(rotated, TF.rotate(x, -a, bilinear), atol=1e-5)
+        expect = TF.affine(
+            x, angle=a, translate=[0, 0], scale=1.0, shear=[0.0, 0.0], interpolation=bilinear
+        )
+        assert torch.allclose(rotated, expect, atol=1e-5)
+    sheared = ours("shear", x_deg=15.0, y_deg=-25.0)
+    expect = TF.affine(
+        x, angle=0.0, translate=[0, 0], scale=1.0, shear=[-15.0, 25.0], interpolation=bilinear
+    )
+    assert torch.allclose(sheared, expect, atol=1e-5)
+    # On screen: a dot right of the centre moves down under a positive angle (clockwise).
+    dot = torch.zeros(1, 4, S, S)
+    dot[:, :, S // 2, S // 2 + 10] = 1
+    lat = {"rotate.angle": torch.tensor([30.0])}
+    out = apply_transforms(dot, ["rotate"], resolve_params(["rotate"]), lat, rnd, "whole")
+    row, col = (out[0, 0] > 0.2).nonzero().float().mean(0)
+    assert row > S // 2 + 3 and col < S // 2 + 10

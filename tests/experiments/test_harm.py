@@ -117,8 +117,8 @@ def test_every_condition_and_grid_point_is_a_namespace(registered):
 def test_the_paper_environment_selects_the_paper_grid(registered):
     harm = registered("paper")["harm"]
     points = {n.namespace for n in harm.nodes if n.name.endswith(".pretrain_models")}
-    assert len(points) == 4 + 2 * (9 + 5)
-    assert "harm.relevance.rho_0_85_o" in points
+    assert len(points) == 4 + 9 + 5  # the paper's rho and beta grids, pretrained to predict C
+    assert "harm.relevance.rho_0_85_c" in points
 
 
 def _tables() -> tuple[pd.DataFrame, pd.DataFrame]:

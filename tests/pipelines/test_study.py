@@ -64,7 +64,6 @@ def test_plan_reads_names_and_their_links():
         ({"probe__models__x": ["b"]}, r"'x' is not a model of pretrain.models"),
         ({"probe__models__m": ["zz"]}, r"'zz' is not a dataset of generate_data"),
         ({"measure_invariance__models__m": ["a"]}, r"dataset 'a' has no pairs"),
-        ({"finetune__models__m": ["a"]}, r"not probed on \['a'\]"),
         ({"report__tables__t": {"metrics": "pretrain"}}, r"report.tables.t.metrics"),
         ({"generate_data__bad-name": {"dataset": {}}}, r"Python identifiers"),
     ],

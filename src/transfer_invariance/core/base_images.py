@@ -172,6 +172,19 @@ def load_objects(
     return tuple(n for n, _ in files), torch.stack(tensors)
 
 
+def draw_classes(n_available: int, k: int, offset: int = 0, seed: int = 0) -> list[int]:
+    """``k`` class indices out of ``n_available``: positions ``offset .. offset + k`` of a seeded
+    permutation, in ascending order. The same ``seed`` with non-overlapping ranges gives disjoint
+    sets (e.g. 30 pretraining and 30 target objects), another ``seed`` another draw."""
+    if k < 1 or offset < 0 or offset + k > n_available:
+        raise ValueError(
+            f"objects = {k} from object_offset {offset} but the base image set has "
+            f"{n_available} object classes."
+        )
+    order = torch.randperm(n_available, generator=torch.Generator().manual_seed(int(seed)))
+    return sorted(order[offset : offset + k].tolist())
+
+
 def select_classes(
     files: list[tuple[str, Path]], classes: int | list[str] | None
 ) -> list[tuple[str, Path]]:

@@ -1,10 +1,12 @@
 """Sensitivity (inverse invariance) of representations to a transformation: paper eq. 1.
 
-    sensitivity = mean_i d(r(a_i), r(b_i)) / mean_{(i, j) random, i != j} d(r(p_i), r(p_j))
+    sensitivity = mean_i d(r(a_i), r(b_i)) / mean_{(k, l) random, k != l} d(r(a_k), r(b_l))
 
-with d the L2 (or cosine) distance, (a_i, b_i) the pairs differing by the transformation and p the
-pool of representations of the same dataset (by default a and b concatenated). 0 = fully invariant,
-about 1 = pairs are as different as unrelated inputs.
+with d the L2 (or cosine) distance and (a_i, b_i) the pairs differing by the transformation. The
+denominator is the distance between representations of unrelated inputs of the same dataset: its
+random pairs come from two *distinct* source samples k != l, so two partners (a_k, b_k) -- identical
+images when the transformation is ``none`` -- are never drawn together. 0 = fully invariant, about
+1 = pairs are as different as unrelated inputs.
 """
 
 from __future__ import annotations
@@ -16,9 +18,13 @@ from .probe import representations
 
 
 def random_pairs(n: int, n_pairs: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
-    """``n_pairs`` seeded random index pairs (i, j) over 0..n-1 with i != j guaranteed."""
+    """``n_pairs`` seeded random index pairs (i, j) over 0..n-1 with i != j guaranteed.
+
+    Drawn with replacement, i uniform and j uniform over the n - 1 other indices. The sensitivity
+    draws them over the *source samples* (the n invariance pairs), not over the 2n representations,
+    so index i and j always name different source samples."""
     if n < 2:
-        raise ValueError(f"random pairs need a pool of at least 2 representations, got {n}")
+        raise ValueError(f"random pairs need at least 2 source samples, got {n}")
     if n_pairs < 1:
         raise ValueError(f"n_random_pairs must be >= 1, got {n_pairs}")
     gen = torch.Generator().manual_seed(int(seed))
@@ -49,13 +55,25 @@ def _sensitivity(dist, reps_a, reps_b, reps_pool, n_random_pairs, seed) -> float
     _check(reps_a, reps_b)
     a = reps_a.detach().double()
     b = reps_b.detach().to(a.device).double()
-    pool = torch.cat([a, b], 0) if reps_pool is None else reps_pool.detach().to(a.device).double()
-    if pool.ndim != 2 or pool.shape[1] != a.shape[1]:
-        raise ValueError(f"reps_pool must be [M, {a.shape[1]}], got {tuple(pool.shape)}")
-    i, j = random_pairs(pool.shape[0], n_random_pairs, seed)
-    i, j = i.to(pool.device), j.to(pool.device)
+    if reps_pool is None:
+        # Unrelated-inputs reference: a_k against b_l of another source sample (k != l). Same
+        # marginals as the numerator's (a_i, b_i), only the pairing is broken (a permutation null),
+        # so the score is about 1 exactly when the representation does not tell which b goes with
+        # which a -- whatever shift the transformation puts between the a side and the b side.
+        if a.shape[0] < 2:
+            raise ValueError(
+                f"the random pairs need at least 2 invariance pairs (distinct source samples), "
+                f"got {a.shape[0]}"
+            )
+        x, y = a, b
+    else:
+        x = y = reps_pool.detach().to(a.device).double()
+        if x.ndim != 2 or x.shape[1] != a.shape[1]:
+            raise ValueError(f"reps_pool must be [M, {a.shape[1]}], got {tuple(x.shape)}")
+    i, j = random_pairs(x.shape[0], n_random_pairs, seed)
+    i, j = i.to(x.device), j.to(x.device)
     paired = dist(a, b).mean()
-    baseline = dist(pool[i], pool[j]).mean()
+    baseline = dist(x[i], y[j]).mean()
     if float(baseline) == 0.0:
         raise ValueError(
             "all random pairs have identical representations (baseline distance 0): the "
@@ -71,8 +89,16 @@ def sensitivity_l2(
     n_random_pairs: int = 10000,
     seed: int = 0,
 ) -> float:
-    """Mean L2 distance of the pairs / mean L2 distance of ``n_random_pairs`` random pairs of the
-    pool (default: ``cat(reps_a, reps_b)``; seeded, no self-pairs). Computed in float64."""
+    """Mean L2 distance of the pairs (a_i, b_i) / mean L2 distance of ``n_random_pairs`` seeded
+    random pairs (a_k, b_l) of distinct source samples k != l (never a sample with itself or with
+    its own partner). Computed in float64; needs at least 2 pairs.
+
+    Comparing a_k with b_l (rather than a_k with a_l) keeps the reference on the same two sides as
+    the numerator: if the transformation shifts all b's away from the a's, that shift is in both
+    terms and a representation that only encodes the transformation, not the input, scores 1.
+
+    ``reps_pool`` [M, D] replaces the reference by random pairs (i != j) of its rows; each row
+    must then be a distinct source sample (do not pass ``cat(reps_a, reps_b)``)."""
     return _sensitivity(_l2, reps_a, reps_b, reps_pool, n_random_pairs, seed)
 
 

@@ -36,6 +36,7 @@ class DatasetSpec:
     transforms: tuple[str, ...] = ("none",)
     objects: int | tuple[str, ...] = 10
     object_offset: int = 0
+    object_seed: int = 0
     n_train: int = 1000
     n_val: int = 200
     n_test: int = 200
@@ -96,6 +97,7 @@ def validate_spec(spec: DatasetSpec) -> None:
         ("n_backgrounds", 1),
         ("seed", 0),
         ("object_offset", 0),
+        ("object_seed", 0),
     ):
         _check_int(spec, f, low)
     if spec.data not in DATA_KINDS:
@@ -150,7 +152,9 @@ class Renderer:
             spec.source, spec.base_dir, spec.image_size, spec.n_backgrounds, 0, spec.object_fill
         )
         if isinstance(spec.objects, int):
-            sel = list(range(spec.object_offset, spec.object_offset + spec.objects))
+            sel = bi.draw_classes(
+                len(base.class_names), spec.objects, spec.object_offset, spec.object_seed
+            )
         else:
             sel = [base.class_names.index(c) for c in spec.objects]
         return cls(

@@ -9,13 +9,23 @@ A *layer* is a premultiplied RGBA tensor [N, 4, H, W] in [0, 1]. In object mode 
 object on a transparent canvas and is composited over the background afterwards, so geometric ops move
 colour and alpha together and the background shows where the object moved away; because the layer is
 premultiplied, interpolation never leaks colour from fully transparent pixels. In whole mode the layer
-is the full opaque image and the background is black (``translate`` then shifts by up to 15%).
+is the full opaque image (``translate`` then shifts by up to 15%) and it stays opaque: whatever an op
+leaves empty (the area a warp uncovers, an erased square) becomes opaque black fill, part of the
+image for the ops that follow, as in torchvision.
+
+Sign conventions (pixel coordinates, y pointing down): a positive ``rotate`` angle turns the image
+clockwise on screen, i.e. ``rotate`` by a equals ``torchvision.transforms.v2.functional.affine``
+with ``angle=a`` and ``rotate`` with ``-a``; ``shear`` (x, y) equals torchvision's ``affine`` with
+``shear=[-x, -y]``: a positive x-shear moves the rows below the centre to the right, a positive
+y-shear moves the columns right of the centre down.
 
 Every type has a *kind*: ``affine`` ops (:class:`AffineTransform`) give a per-sample affine map, and
 consecutive ones are fused into one warp (one interpolation, order respected); ``colour`` ops
 (:class:`ColourTransform`) change the straight colour of the object's pixels only; ``layer`` ops
 (:class:`LayerTransform`) act on colour and alpha together. Warps whose sampling points all land on
-pixel centres (flips, integer shifts) are done by exact nearest-neighbour gathering.
+pixel centres (flips, integer shifts) are done by exact nearest-neighbour gathering, a choice made
+per sample. Every sample gets the same arithmetic whatever its batch, so renders are byte-identical
+at any batch size.
 """
 
 from __future__ import annotations
@@ -124,8 +134,9 @@ class AffineTransform(Transform):
     def apply_layer(
         self, layer: Tensor, lat: Latents, params: Params, rnd: SampleRandom, mode: str
     ) -> Tensor:
-        """Warp the layer by this op alone."""
-        return warp(layer, self.matrix(lat, params, _alpha_bbox(layer), layer.shape[-1], mode))
+        """Warp the layer by this op alone (made opaque afterwards in whole mode)."""
+        m = self.matrix(lat, params, _alpha_bbox(layer), layer.shape[-1], mode)
+        return _fill_opaque(warp(layer, m), mode)
 
 
 class ColourTransform(Transform):
@@ -284,7 +295,8 @@ def _inside_shift(u: Tensor, lo: Tensor, hi: Tensor, size: int) -> Tensor:
 def warp(layer: Tensor, forward: Tensor) -> Tensor:
     """Resample the layer under the forward affine map (pixel coordinates), transparent outside.
 
-    Exact (nearest) where every sampling point is a pixel centre, bilinear otherwise.
+    Exact (nearest) for the samples whose sampling points are all pixel centres, bilinear for the
+    others. The choice is made per sample, so a sample's result does not depend on its batch.
     """
     n, _, h, w = layer.shape
     inv = torch.linalg.inv(forward)
@@ -295,17 +307,42 @@ def warp(layer: Tensor, forward: Tensor) -> Tensor:
     )
     pts = torch.stack([xs, ys], -1).reshape(1, -1, 2)
     src = pts @ inv[:, :2, :2].transpose(1, 2) + inv[:, None, :2, 2]
-    aligned = (src - 0.5 - torch.round(src - 0.5)).abs().amax() < 1e-3
+    aligned = (src - 0.5 - torch.round(src - 0.5)).abs().amax((1, 2)) < 1e-3
     grid = torch.empty_like(src)
     grid[..., 0] = src[..., 0] / w * 2 - 1
     grid[..., 1] = src[..., 1] / h * 2 - 1
+    grid = grid.reshape(n, h, w, 2)
+    n_aligned = int(aligned.sum())
+    if n_aligned in (0, n):
+        return _grid_sample(layer, grid, n_aligned == n)
+    out = torch.empty_like(layer)
+    out[aligned] = _grid_sample(layer[aligned], grid[aligned], True)
+    out[~aligned] = _grid_sample(layer[~aligned], grid[~aligned], False)
+    return out
+
+
+def _grid_sample(layer: Tensor, grid: Tensor, nearest: bool) -> Tensor:
+    """Sample the layer at a normalised grid, nearest or bilinear, transparent outside."""
     return F.grid_sample(
         layer,
-        grid.reshape(n, h, w, 2),
-        mode="nearest" if bool(aligned) else "bilinear",
+        grid,
+        mode="nearest" if nearest else "bilinear",
         padding_mode="zeros",
         align_corners=False,
     )
+
+
+def _fill_opaque(layer: Tensor, mode: str) -> Tensor:
+    """In whole mode, make the layer opaque: what an op left transparent is black fill.
+
+    The fill is part of the image there, so the ops that follow treat it as any other pixel
+    (``invert`` turns it white, ``contrast`` counts it in the mean), as torchvision does. A
+    premultiplied layer made opaque is its composite over black, so the colour is kept as is.
+    Object mode is returned unchanged.
+    """
+    if mode != "whole":
+        return layer
+    return torch.cat([layer[:, :3], torch.ones_like(layer[:, 3:])], 1)
 
 
 @register
@@ -470,15 +507,27 @@ def _gray(rgb: Tensor) -> Tensor:
     return 0.299 * rgb[:, 0:1] + 0.587 * rgb[:, 1:2] + 0.114 * rgb[:, 2:3]
 
 
+def _sharpness_sum3(x: Tensor) -> Tensor:
+    """torchvision's sharpness kernel [[1, 1, 1], [1, 5, 1], [1, 1, 1]] over the interior pixels.
+
+    [..., H, W] -> [..., H - 2, W - 2], as a sum of shifted slices in a fixed order: every pixel
+    gets the same arithmetic whatever the batch size (a convolution's rounding changes with it).
+    """
+    h, w = x.shape[-2:]
+    total = 4.0 * x[..., 1 : h - 1, 1 : w - 1]
+    for dy in range(3):
+        for dx in range(3):
+            total = total + x[..., dy : h - 2 + dy, dx : w - 2 + dx]
+    return total
+
+
 def _masked_blur3(rgb: Tensor, alpha: Tensor) -> Tensor:
     """torchvision's sharpness smoothing kernel, averaged over the object's own pixels only."""
-    k = torch.tensor([[1.0, 1.0, 1.0], [1.0, 5.0, 1.0], [1.0, 1.0, 1.0]], device=rgb.device)
-    k = k.view(1, 1, 3, 3)
-    num = F.conv2d((rgb * alpha).reshape(-1, 1, *rgb.shape[2:]), k, padding=1).reshape(rgb.shape)
-    den = F.conv2d(alpha, k, padding=1)
-    smooth = num / den.clamp_min(1e-6)
     out = rgb.clone()
-    out[..., 1:-1, 1:-1] = smooth[..., 1:-1, 1:-1]  # torchvision keeps the border pixels
+    if min(rgb.shape[-2:]) < 3:  # torchvision leaves such images unchanged
+        return out
+    smooth = _sharpness_sum3(rgb * alpha) / _sharpness_sum3(alpha).clamp_min(1e-6)
+    out[..., 1:-1, 1:-1] = smooth  # torchvision keeps the border pixels
     return out
 
 
@@ -712,7 +761,8 @@ class Elastic(LayerTransform):
 
 @register
 class Erasing(LayerTransform):
-    """A ``size`` x ``size`` square at a uniform position becomes transparent, with probability p."""
+    """A ``size`` x ``size`` square at a uniform position becomes transparent (black fill in whole
+    mode), with probability p."""
 
     name = "erasing"
     category = "corruption"
@@ -855,7 +905,8 @@ def apply_transforms(
 ) -> Tensor:
     """Apply the transformations in order to a premultiplied RGBA layer [N, 4, H, W].
 
-    Runs of consecutive affine ops are composed and warped once. ``rnd`` must be the one the
+    Runs of consecutive affine ops are composed and warped once. In whole mode the layer is made
+    opaque after every warp and layer op (the fill is part of the image). ``rnd`` must be the one the
     latents were drawn from: per-pixel fields (noise, elastic) are regenerated from it rather than
     stored.
     """
@@ -876,11 +927,11 @@ def apply_transforms(
             box = _transform_box(box, step)
             continue
         if pending is not None:
-            layer = warp(layer, pending)
+            layer = _fill_opaque(warp(layer, pending), mode)
             pending = None
-        layer = t.apply_layer(layer, lat, params[name], rnd, mode)
+        layer = _fill_opaque(t.apply_layer(layer, lat, params[name], rnd, mode), mode)
     if pending is not None:
-        layer = warp(layer, pending)
+        layer = _fill_opaque(warp(layer, pending), mode)
     return layer
 
 

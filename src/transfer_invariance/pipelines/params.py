@@ -92,11 +92,17 @@ class GalleryParams(Block):
 
 
 class DatasetParams(Block):
-    """A Transforms-2D dataset D(O, T): objects, transformations (in order), split sizes, seed."""
+    """A Transforms-2D dataset D(O, T): objects, transformations (in order), split sizes, seed.
+
+    ``objects: k`` takes positions ``object_offset .. object_offset + k`` of a permutation of all
+    base objects seeded by ``object_seed``: datasets with the same ``object_seed`` and
+    non-overlapping ranges have disjoint objects. A list of class names picks those classes.
+    """
 
     transforms: list[str] = ["none"]
-    objects: PositiveInt | list[str] = 10
+    objects: PositiveInt | list[str] = 10  # a count: a seeded draw (object_seed, object_offset)
     object_offset: NonNegativeInt = 0
+    object_seed: NonNegativeInt = 0
     n_train: PositiveInt = 1000
     n_val: PositiveInt = 200
     n_test: PositiveInt = 200
@@ -177,12 +183,26 @@ class ProbeParams(_Recipe):
 
 
 class FinetuneParams(_Recipe):
-    """Full fine-tuning from the probe on ``n_samples`` target samples (one run per size)."""
+    """Full fine-tuning on ``n_samples`` target samples (one run per size), each starting from a
+    linear probe trained on the same samples for ``probe_epochs`` epochs.
+
+    The starting probe keeps the probe recipe's optimisation (``probe_config``: Adam, lr 1e-3,
+    constant lr, no weight decay) with ``probe_epochs`` epochs; it shares this block's batch size,
+    seed, device, threads and progress. ``lr``, ``optimizer``, ``lr_schedule``, ``weight_decay``
+    etc. of this block are those of the fine-tuning of the whole network only.
+    """
 
     n_samples: Annotated[list[PositiveInt], Field(min_length=1)] = [200]
+    probe_epochs: PositiveInt = 100
 
     def config(self, seed: int) -> TrainConfig:
         return self._config(finetune_config(), seed)
+
+    def start_probe_config(self, seed: int) -> TrainConfig:
+        """The recipe of the starting probe (see the class docstring)."""
+        tuning = self.config(seed)
+        shared = ("batch_size", "seed", "device", "num_threads", "progress")
+        return probe_config(epochs=self.probe_epochs, **{k: getattr(tuning, k) for k in shared})
 
 
 class InvarianceParams(Block):

@@ -60,7 +60,7 @@ class StudyPlan:
     datasets: dict[str, bool]  # dataset -> has invariance pairs
     models: dict[str, str]  # model -> the dataset it is pretrained on
     probe: dict[str, list[str]]  # model -> target datasets
-    finetune: dict[str, list[str]]  # model -> target datasets (each also probed)
+    finetune: dict[str, list[str]]  # model -> target datasets
     invariance: dict[str, list[str]]  # model -> datasets whose pairs it is measured on
     tables: dict[str, str]  # report table -> the stage whose metrics it shows
 
@@ -109,14 +109,7 @@ class StudyPlan:
             return out
 
         probe = uses("probe")
-        finetune = uses("finetune")
-        for model, targets in finetune.items():
-            missing = sorted(set(targets) - set(probe.get(model, [])))
-            if missing:
-                raise StudyError(
-                    f"parameter 'finetune.models.{model}': fine-tuning starts from the probe, but "
-                    f"{model} is not probed on {missing}; add them to 'probe.models.{model}'."
-                )
+        finetune = uses("finetune")  # trains its own starting probes: needs no probe stage
         tables = {}
         for name, table in _block(params, "report.tables").items():
             stage = table.get("metrics") if isinstance(table, Mapping) else None

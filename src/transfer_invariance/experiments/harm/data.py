@@ -1,13 +1,15 @@
 """Nodes making harm's data: C, the objects O, each condition's C+O sets and the pair sets.
 
 C is CIFAR-10 (``--env paper``) or the embedded natural-scene stand-in (default); O are small
-Transforms-2D objects pasted on it (``core.harm_data``). Objects are re-drawn per seed.
+Transforms-2D objects pasted on it (``core.harm_data``). The objects are drawn from all base objects
+per seed (``objects_of_seed``), as the paper re-draws them per seed; C is the same for every seed.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import pandas as pd
 import torch
 
 from transfer_invariance.core import base_images as bi
@@ -46,15 +48,27 @@ def build_c_data(data: HarmDataParams) -> dict[str, dict]:
     return out
 
 
-def load_objects(data: HarmDataParams, base_images: BaseImagesParams) -> dict[str, Any]:
-    """The O objects (straight RGBA, prepared at 64 px; the composer shrinks them)."""
-    names, objects = bi.load_objects(
-        base_images.source,
-        base_images.base_dir,
-        image_size=64,
-        classes=data.object_offset + data.n_objects,
+def load_objects(base_images: BaseImagesParams) -> dict[str, Any]:
+    """Every base object (straight RGBA, prepared at 64 px; the composer shrinks them)."""
+    names, objects = bi.load_objects(base_images.source, base_images.base_dir, image_size=64)
+    return {"objects": objects, "names": list(names)}
+
+
+def objects_of_seed(objects: dict, data: HarmDataParams, seed: int) -> dict[str, Any]:
+    """The ``n_objects`` objects O of one seed: a seeded draw from all base objects."""
+    sel = bi.draw_classes(len(objects["names"]), data.n_objects, data.object_offset, seed)
+    return {"objects": objects["objects"][sel], "names": [objects["names"][i] for i in sel]}
+
+
+def objects_table(objects: dict, data: HarmDataParams, seeds: Seeds) -> pd.DataFrame:
+    """Which objects each seed drew (one row per seed and object label)."""
+    return pd.DataFrame(
+        [
+            {"seed": s, "label": i, "object": name}
+            for s in seeds
+            for i, name in enumerate(objects_of_seed(objects, data, s)["names"])
+        ]
     )
-    return {"objects": objects[data.object_offset :], "names": list(names[data.object_offset :])}
 
 
 def compose(
@@ -65,10 +79,11 @@ def compose(
     seed: int,
     split: str,
 ) -> dict:
-    """One split of a condition's dataset for one seed."""
+    """One split of a condition's dataset for one seed, with that seed's objects."""
+    seed_objects = objects_of_seed(objects, data, seed)
     return compose_c_plus_o(
         c_split,
-        objects["objects"],
+        seed_objects["objects"],
         n_objects=data.n_objects,
         object_size=data.object_size,
         seed=seed,
@@ -78,14 +93,14 @@ def compose(
         background=condition.background,
         placement=condition.placement,
         rho=condition.rho,
-        object_names=objects["names"],
+        object_names=seed_objects["names"],
     )
 
 
 def make_condition_data(
     c_data: dict, objects: dict, data: HarmDataParams, condition: ConditionParams, seeds: Seeds
 ) -> dict[str, dict]:
-    """A condition's train/val/test for every seed (objects re-drawn per seed)."""
+    """A condition's train/val/test for every seed (objects drawn per seed)."""
     return {
         seed_key(s): {
             split: compose(c_data[split], objects, data, condition, s, split) for split in SPLITS
@@ -94,22 +109,26 @@ def make_condition_data(
     }
 
 
-def make_pair_sets(c_data: dict, objects: dict, data: HarmDataParams) -> tuple[dict, dict]:
-    """Pairs on C+O test inputs varying only C, and only O (shared by every model)."""
-    kw = {
-        "n_objects": data.n_objects,
-        "object_size": data.object_size,
-        "seed": 0,
-        "split": "test",
-        "object_names": objects["names"],
-    }
-    test = select(
-        c_data["test"], torch.arange(min(data.n_pairs, int(c_data["test"]["labels"].numel())))
-    )
-    return (
-        harm_pair_sets(test, objects["objects"], vary="c", **kw),
-        harm_pair_sets(test, objects["objects"], vary="o", **kw),
-    )
+def make_pair_sets(
+    c_data: dict, objects: dict, data: HarmDataParams, seeds: Seeds
+) -> tuple[dict, dict]:
+    """Pairs on C+O test inputs varying only C, and only O, for every seed (with that seed's
+    objects; shared by every model of the seed)."""
+    n = min(data.n_pairs, int(c_data["test"]["labels"].numel()))
+    test = select(c_data["test"], torch.arange(n))
+    vary_c, vary_o = {}, {}
+    for s in seeds:
+        seed_objects = objects_of_seed(objects, data, s)
+        kw = {
+            "n_objects": data.n_objects,
+            "object_size": data.object_size,
+            "seed": s,
+            "split": "test",
+            "object_names": seed_objects["names"],
+        }
+        vary_c[seed_key(s)] = harm_pair_sets(test, seed_objects["objects"], vary="c", **kw)
+        vary_o[seed_key(s)] = harm_pair_sets(test, seed_objects["objects"], vary="o", **kw)
+    return vary_c, vary_o
 
 
 def plan_relevance(relevance: RelevanceParams) -> dict[str, ConditionParams]:

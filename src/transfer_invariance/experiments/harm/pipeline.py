@@ -2,7 +2,8 @@
 
 Layout (each bullet a namespace in ``kedro viz``):
 
-- ``harm``: C (``build_c_data``), the objects O and the two pair sets (vary C, vary O), made once.
+- ``harm``: C (``build_c_data``), all base objects, each seed's draw of O (``objects_per_seed``)
+  and the two pair sets (vary C, vary O) per seed, made once.
 - ``harm.c_c``, ``harm.co_c``, ``harm.co_o``, ``harm.o_o``: the four pretraining conditions of
   Table 1. Each composes its data, then runs the stage templates pretrain -> probe (on all four
   conditions' data) -> measure_invariance (both pair sets).
@@ -107,21 +108,27 @@ def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
     shared = Pipeline(
         [
             node(data.build_c_data, "params:data", "c_data", name="build_c_data"),
-            node(
-                data.load_objects,
-                ["params:data", "params:base_images"],
-                "objects",
-                name="load_objects",
-            ),
+            node(data.load_objects, "params:base_images", "objects", name="load_objects"),
             node(
                 data.make_pair_sets,
-                ["c_data", "objects", "params:data"],
+                ["c_data", "objects", "params:data", "params:seeds"],
                 ["pairs_vary_c", "pairs_vary_o"],
                 name="make_pair_sets",
             ),
+            node(
+                data.objects_table,
+                ["objects", "params:data", "params:seeds"],
+                "objects_csv",
+                name="objects_per_seed",
+            ),
         ],
         namespace="harm",
-        parameters={"params:data": "params:harm.data", "params:base_images": "params:base_images"},
+        outputs={"objects_csv": "harm.report.objects_csv"},
+        parameters={
+            "params:data": "params:harm.data",
+            "params:base_images": "params:base_images",
+            "params:seeds": "params:harm.seeds",
+        },
     )
     conditions = sum((_condition(c) for c in report.CONDITIONS), Pipeline([]))
     plan = Pipeline(
@@ -155,7 +162,7 @@ def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
             [
                 node(
                     report.table1,
-                    ["probe_metrics", "sensitivity"],
+                    ["probe_metrics", "sensitivity", "objects_csv"],
                     ["table1_csv", "table1_md", "table1_figure"],
                     name="table1",
                 ),
@@ -178,7 +185,7 @@ def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
     tables = Pipeline(
         reporting,
         namespace="harm.report",
-        inputs={i for i in reporting.inputs() if not i.startswith("params:")},
+        inputs={i for i in reporting.inputs() if "." in i and not i.startswith("params:")},
         parameters={"params:relevance": "params:harm.relevance"},
     )
     return shared + conditions + plan + grid + tables

@@ -80,9 +80,10 @@ def plot_relevance(metrics: pd.DataFrame) -> tuple[Figure, str]:
 
 
 def table1(
-    probe_metrics: pd.DataFrame, sensitivity: pd.DataFrame
+    probe_metrics: pd.DataFrame, sensitivity: pd.DataFrame, objects: pd.DataFrame
 ) -> tuple[pd.DataFrame, str, Figure]:
-    """Table 1: the 4x4 probe accuracies and the sensitivities to C and O, with the findings in words."""
+    """Table 1: the 4x4 probe accuracies and the sensitivities to C and O, with the findings in
+    words and the objects each seed drew."""
     names = [CONDITION_NAMES[c] for c in CONDITIONS]
     acc = probe_metrics.assign(
         model=probe_metrics["model"].map(CONDITION_NAMES),
@@ -113,7 +114,12 @@ def table1(
         + "\n"
         + markdown_table(sens_mean, sens_sd, "{:.2f}", corner="model")
         + "\n"
-        + findings(acc_mean, sens_mean)
+        + findings(acc_mean, sens_mean, acc_sd, sens_sd)
+        + "\nObjects O (drawn per seed from all base objects): "
+        + "; ".join(
+            f"seed {s}: {', '.join(group['object'])}" for s, group in objects.groupby("seed")
+        )
+        + ".\n"
     )
 
     import matplotlib.pyplot as plt
@@ -155,12 +161,30 @@ def _heat(ax: Any, mean: pd.DataFrame, sd: pd.DataFrame) -> None:
     ax.set_title("Linear-probe test accuracy (%)", fontsize=10)
 
 
-def findings(acc: pd.DataFrame, sens: pd.DataFrame) -> str:
-    """The paper's qualitative findings, each checked against the measured numbers."""
+def findings(
+    acc: pd.DataFrame,
+    sens: pd.DataFrame,
+    acc_sd: pd.DataFrame | None = None,
+    sens_sd: pd.DataFrame | None = None,
+) -> str:
+    """The paper's qualitative findings, each checked against the measured numbers.
+
+    With the standard deviations over seeds, each comparison states its margin in standard
+    deviations of the difference (sqrt(sd_a^2 + sd_b^2)).
+    """
     sc, so = "sensitivity to C", "sensitivity to O"
 
     def verdict(ok: bool) -> str:
         return "**holds**" if ok else "**does not hold at this size**"
+
+    def gap(table: pd.DataFrame, sd: pd.DataFrame | None, low: tuple, high: tuple, fmt: str) -> str:
+        a, b = table.loc[low], table.loc[high]
+        text = f"{fmt.format(a)} vs {fmt.format(b)}"
+        if sd is None:
+            return text
+        spread = float((sd.loc[low] ** 2 + sd.loc[high] ** 2) ** 0.5)
+        margin = f"{(b - a) / spread:.1f} sd" if spread > 0 else "sd n/a with one seed"
+        return f"{text}; margin {fmt.format(b - a)}, {margin}"
 
     f1 = (
         acc.loc["C+O/C", "C+O/O"] < acc.loc["C/C", "C+O/O"]
@@ -174,14 +198,15 @@ def findings(acc: pd.DataFrame, sens: pd.DataFrame) -> str:
     per_model = {
         m: bool(sens.loc[m, own[m]] > sens.loc[m, so if own[m] == sc else sc]) for m in own
     }
+    pct, score = "{:.1f}%", "{:.2f}"
     lines = [
         "### Findings (checked against the numbers above)\n",
         f"1. A model pretrained on C+O to predict C is worse at predicting O on C+O after probing than a model pretrained on C alone "
-        f"({acc.loc['C+O/C', 'C+O/O']:.1f}% vs {acc.loc['C/C', 'C+O/O']:.1f}%), and its representation is less sensitive to O "
-        f"({sens.loc['C+O/C', so]:.2f} vs {sens.loc['C/C', so]:.2f}): {verdict(f1)}.",
+        f"({gap(acc, acc_sd, ('C+O/C', 'C+O/O'), ('C/C', 'C+O/O'), pct)}), and its representation is less sensitive to O "
+        f"({gap(sens, sens_sd, ('C+O/C', so), ('C/C', so), score)}): {verdict(f1)}.",
         f"2. Symmetrically, a model pretrained on C+O to predict O is worse at predicting C on C+O than a model pretrained on O alone "
-        f"({acc.loc['C+O/O', 'C+O/C']:.1f}% vs {acc.loc['O/O', 'C+O/C']:.1f}%), and its representation is less sensitive to C "
-        f"({sens.loc['C+O/O', sc]:.2f} vs {sens.loc['O/O', sc]:.2f}): {verdict(f2)}.",
+        f"({gap(acc, acc_sd, ('C+O/O', 'C+O/C'), ('O/O', 'C+O/C'), pct)}), and its representation is less sensitive to C "
+        f"({gap(sens, sens_sd, ('C+O/O', sc), ('O/O', sc), score)}): {verdict(f2)}.",
         "3. Each model is most sensitive to the feature it was trained to predict: "
         + "; ".join(
             f"{m} (trained on {own[m][-1]}): C {sens.loc[m, sc]:.2f}, O {sens.loc[m, so]:.2f} {'yes' if ok else 'no'}"

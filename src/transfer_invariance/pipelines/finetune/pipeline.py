@@ -1,7 +1,8 @@
-"""finetune: ``checkpoints`` + ``probes`` + one ``<target>_data`` per target -> ``finetune_metrics``.
+"""finetune: ``checkpoints`` + one ``<target>_data`` per target -> ``finetune_metrics``.
 
 The study instance is ``finetune.<model>`` for every entry of ``finetune.models``: full fine-tuning
-of ``pretrain.<model>.checkpoints`` starting from its probes ``probe.<model>.probes``.
+of ``pretrain.<model>.checkpoints`` on small target sets, each starting from a linear probe trained
+on the same small set (not the probe stage's probes, which saw the whole training split).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ def template(targets: Sequence[str]) -> Pipeline:
     """Fine-tune the models of ``checkpoints`` on small subsets of every target."""
     inputs = {
         "checkpoints": "checkpoints",
-        "probes": "probes",
         "finetune_params": "params:finetune",
         **{t: f"{t}_data" for t in targets},
     }
@@ -37,10 +37,7 @@ def create_pipeline(plan: StudyPlan) -> Pipeline:
                 model,
                 targets,
                 template(targets),
-                {
-                    "checkpoints": f"pretrain.{model}.checkpoints",
-                    "probes": f"probe.{model}.probes",
-                },
+                {"checkpoints": f"pretrain.{model}.checkpoints"},
             )
             for model, targets in plan.finetune.items()
         ),

@@ -17,14 +17,19 @@ from transfer_invariance.pipelines.params import InvarianceParams
 def measure_sensitivity(
     checkpoints: dict[str, dict], invariance: InvarianceParams, **pair_sets: dict
 ) -> pd.DataFrame:
-    """Sensitivity (L2 and cosine) of each seed's model to each pair set (paper eq. 1)."""
+    """Sensitivity (L2 and cosine) of each seed's model to each pair set (paper eq. 1).
+
+    A pair set is shared by every seed (``{"a", "b"}``) or has one per seed (``{"seed_<s>": ...}``,
+    when the data differ per seed, as harm's objects do).
+    """
     rows = []
     device = resolve_device(invariance.device)
     for key, checkpoint in checkpoints.items():
         seed = seed_of(key)
         model = load_model(checkpoint, device=device)
         for name, pairs in pair_sets.items():
-            a, b = pair_representations(model, pairs, invariance.batch_size, device)
+            seed_pairs = pairs[key] if key in pairs else pairs
+            a, b = pair_representations(model, seed_pairs, invariance.batch_size, device)
             rows.append(
                 {
                     "pairs": name,
