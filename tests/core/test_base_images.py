@@ -108,3 +108,15 @@ def test_class_selection_errors():
     with pytest.raises(ValueError, match="has 61 object classes"):
         bi.select_classes(files, 62)
     assert [n for n, _ in bi.select_classes(files, ["banana", "bagel"])] == ["banana", "bagel"]
+
+
+def test_a_count_of_objects_is_a_seeded_draw_and_offsets_give_disjoint_sets():
+    from transfer_invariance.core.base_images import draw_classes
+
+    first = draw_classes(61, 10, 0, seed=0)
+    assert first == draw_classes(61, 10, 0, seed=0) and first == sorted(first)
+    assert first != list(range(10))  # not the first ten in the asset order
+    assert draw_classes(61, 10, 0, seed=1) != first  # another seed, another draw
+    assert not set(first) & set(draw_classes(61, 10, 10, seed=0))  # disjoint split
+    with pytest.raises(ValueError, match="61 object classes"):
+        draw_classes(61, 30, 40, seed=0)

@@ -197,3 +197,17 @@ def test_the_thread_runner_trains_the_same_models_and_tracks_every_training(kedr
     assert {r.data.tags["mlflow.parentRunId"] for r in trainings} == {parent.info.run_id}
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(parent.info.run_id, "harm")}
     assert "harm/table1.md" in artifacts
+
+
+def test_each_seed_draws_its_own_objects_from_all_base_objects():
+    from transfer_invariance.experiments.harm.data import load_objects, objects_table
+    from transfer_invariance.experiments.harm.params import HarmDataParams
+    from transfer_invariance.pipelines.params import BaseImagesParams
+
+    objects = load_objects(BaseImagesParams())
+    table = objects_table(objects, HarmDataParams(n_objects=10), [0, 1, 0])
+    by_seed = {s: list(g["object"]) for s, g in table.groupby("seed")}
+    assert len(objects["names"]) == 61 and len(by_seed[0]) == 20  # seed 0 listed twice
+    assert by_seed[0][:10] == by_seed[0][10:]  # same seed, same objects
+    assert by_seed[0][:10] != by_seed[1]  # another seed, other objects
+    assert by_seed[0][:10] != objects["names"][:10]  # not the first ten in the asset order
