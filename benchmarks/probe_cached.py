@@ -15,8 +15,8 @@ penultimate representations of a frozen ResNet-18, 50,000 training samples, 10 c
   Its per-epoch validation (which would rerun the backbone on the validation images too) is not
   counted, which favours the rerun side.
 
-    DO_NOT_TRACK=true /work/venv/bin/python benchmarks/probe_cached.py
-    DO_NOT_TRACK=true /work/venv/bin/python benchmarks/probe_cached.py --tiny
+    DO_NOT_TRACK=true python benchmarks/probe_cached.py
+    DO_NOT_TRACK=true python benchmarks/probe_cached.py --tiny
 """
 
 from __future__ import annotations

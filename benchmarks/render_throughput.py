@@ -14,8 +14,8 @@ geometric, one photometric, one corruption: ``rotate, hue, blur``), 30 objects, 
 Both sides start from the same base images (embedded assets prepared at the render size); loading
 them is not timed. Each measurement is warmed up, repeated ``--repeats`` times, and the best is kept.
 
-    DO_NOT_TRACK=true /work/venv/bin/python benchmarks/render_throughput.py
-    DO_NOT_TRACK=true /work/venv/bin/python benchmarks/render_throughput.py --transforms scale invert pixelate
+    DO_NOT_TRACK=true python benchmarks/render_throughput.py
+    DO_NOT_TRACK=true python benchmarks/render_throughput.py --transforms scale invert pixelate
 """
 
 from __future__ import annotations

@@ -21,9 +21,9 @@ Each method is warmed up, then timed ``--repeats`` times on a freshly built mode
 With ``--device cuda`` it also reports ResNet-18 (width 1.0) training images/s at batch 512 on the
 GPU via our path (bf16 autocast, channels_last), on ``--gpu-n`` random 32x32 images.
 
-    DO_NOT_TRACK=true /work/venv/bin/python benchmarks/training_throughput.py
-    DO_NOT_TRACK=true /work/venv/bin/python benchmarks/training_throughput.py --tiny
-    DO_NOT_TRACK=true /work/venv/bin/python benchmarks/training_throughput.py --device cuda --skip-cpu
+    DO_NOT_TRACK=true python benchmarks/training_throughput.py
+    DO_NOT_TRACK=true python benchmarks/training_throughput.py --tiny
+    DO_NOT_TRACK=true python benchmarks/training_throughput.py --device cuda --skip-cpu
 """
 
 from __future__ import annotations

@@ -138,8 +138,8 @@ class TrackingHook:
     """Keeps MLflow truthful and readable, also under parallel runners.
 
     The run is tagged with its process; runs left RUNNING by a process that no longer exists
-    (``kill -9``) are marked KILLED; the run's id and the tracking URI go into the environment, so
-    trainings in worker processes or threads nest under it (``tracking.parent_run``); nested runs
+    (``kill -9``) are marked KILLED; the run's id goes into the environment, so trainings in
+    worker threads nest under it (``tracking.parent_run``); nested runs
     are named after the running node's namespace; the tables and figures of ``data/08_reporting``
     are logged as artifacts of the run by its id once the run is over, and the log ends with where
     they are. (kedro-mlflow's artifact datasets cannot be pickled for ``ParallelRunner``.)
@@ -158,7 +158,6 @@ class TrackingHook:
             return
         mlflow.set_tags(tracking.process_tags())
         os.environ[tracking.PARENT_RUN_ENV] = active.info.run_id
-        os.environ["MLFLOW_TRACKING_URI"] = mlflow.get_tracking_uri()
         for name in tracking.mark_abandoned_runs():
             logger.warning(
                 "MLflow run '%s' was left RUNNING by a process that no longer exists: marked KILLED",

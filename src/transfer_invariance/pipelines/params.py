@@ -99,18 +99,19 @@ class DatasetParams(Block):
     non-overlapping ranges have disjoint objects. A list of class names picks those classes.
     """
 
-    transforms: list[str] = ["none"]
-    objects: PositiveInt | list[str] = 10  # a count: a seeded draw (object_seed, object_offset)
-    object_offset: NonNegativeInt = 0
-    object_seed: NonNegativeInt = 0
-    n_train: PositiveInt = 1000
-    n_val: PositiveInt = 200
-    n_test: PositiveInt = 200
-    seed: NonNegativeInt = 0
-    image_size: Annotated[int, Field(ge=8)] = 32
-    data: Literal["images", "random"] = "images"
-    n_backgrounds: PositiveInt = base_images.DEFAULT_N_BACKGROUNDS
-    object_fill: Annotated[float, Field(gt=0, le=1)] = 0.7
+    # the defaults are the core's (DatasetSpec); the types add the allowed ranges
+    transforms: list[str] = list(DatasetSpec.transforms)
+    objects: PositiveInt | list[str] = DatasetSpec.objects
+    object_offset: NonNegativeInt = DatasetSpec.object_offset
+    object_seed: NonNegativeInt = DatasetSpec.object_seed
+    n_train: PositiveInt = DatasetSpec.n_train
+    n_val: PositiveInt = DatasetSpec.n_val
+    n_test: PositiveInt = DatasetSpec.n_test
+    seed: NonNegativeInt = DatasetSpec.seed
+    image_size: Annotated[int, Field(ge=8)] = DatasetSpec.image_size
+    data: Literal["images", "random"] = DatasetSpec.data
+    n_backgrounds: PositiveInt = DatasetSpec.n_backgrounds
+    object_fill: Annotated[float, Field(gt=0, le=1)] = DatasetSpec.object_fill
     transform_params: dict[str, dict[str, float]] = {}
 
     @model_validator(mode="after")
