@@ -144,3 +144,27 @@ def test_package_reexports_the_public_names():
     assert set(training.__all__) <= set(dir(training))
     for name in ("fit", "pretrain", "TrainConfig", "NormalizedModel", "epoch_permutation"):
         assert name in training.__all__
+
+
+def test_augmented_training_set_is_redrawn_every_epoch_and_reproducibly():
+    from transfer_invariance.core.training.data import EpochAugmentation, device_loader
+
+    data = make_squares(24, 3)
+    data["meta"] = {**data.get("meta", {}), "augment": {"transforms": ["rotate"], "seed": 5}}
+    augment = EpochAugmentation.of(data)
+    index = torch.arange(24)
+    first, again = augment(data["images"], index, 0), augment(data["images"], index, 0)
+    assert torch.equal(first, again) and not torch.equal(first, data["images"])
+    assert not torch.equal(first, augment(data["images"], index, 1))  # a fresh draw per epoch
+    # a sample's draw depends on its index, not on the batch it lands in
+    assert torch.equal(augment(data["images"][5:9], index[5:9], 0), first[5:9])
+
+    loader = device_loader(
+        data, 8, seed=0, shuffle=True, device=torch.device("cpu"), augment=augment
+    )
+    seen = {}
+    for epoch in (0, 1):
+        loader.sampler.set_epoch(epoch)
+        seen[epoch] = torch.cat([x for x, _ in loader])
+    assert not torch.equal(seen[0].sort(0).values, seen[1].sort(0).values)
+    assert EpochAugmentation.of(make_squares(4, 0)) is None

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from kedro.pipeline import Pipeline, node
 
 from transfer_invariance.pipelines.params import Seeds
 
-__all__ = ["key_by_seed", "on_targets", "seed_key", "seed_of", "seeded"]
+__all__ = ["key_by_seed", "on_targets", "seed_key", "seed_of", "seeded", "subset"]
 
 SPLITS = ("train", "val", "test")
 
@@ -75,3 +76,19 @@ def on_targets(
             f"params:{stage}": f"params:{stage}.settings",
         },
     )
+
+
+def subset(data: dict, n: int, seed: int) -> dict:
+    """The first ``n`` samples of a seeded permutation of a tensor set (a small target set)."""
+    total = int(data["labels"].numel())
+    if not 1 <= n <= total:
+        raise ValueError(
+            f"{n} samples asked of a training split of {total}: n must be in [1, {total}]."
+        )
+    idx = torch.randperm(total, generator=torch.Generator().manual_seed(seed))[:n]
+    return {
+        "images": data["images"][idx],
+        "labels": data["labels"][idx],
+        "latents": {k: v[idx] for k, v in data.get("latents", {}).items()},
+        "meta": data["meta"],
+    }

@@ -2,14 +2,21 @@
 
 The dataset (uint8 tensor set) is moved once to the training device; every epoch draws a seeded
 permutation and batches are index slices of it (no per-sample Python, no DataLoader workers).
+A training set whose ``meta["augment"]`` names transformations is augmented afresh every epoch
+(whole-image mode, draws seeded by (seed, epoch, sample index)), as data augmentation of real
+images is; evaluation sets are used as stored.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
+
+from ..rng import SampleRandom
+from ..transforms import augment_images, resolve_params
 
 
 # ------------------------------------------------------------------------------ devices, batches
@@ -67,28 +74,78 @@ class EpochBatchSampler:
             yield order[s]
 
 
-class DeviceTensorDataset(torch.utils.data.Dataset):
-    """``dataset[index_tensor] -> (images[index], labels[index])`` on the data's device."""
+@dataclass(frozen=True)
+class EpochAugmentation:
+    """Whole-image transformations drawn afresh per epoch: a pure function of (seed, epoch, index).
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor):
+    Built from a tensor set's ``meta["augment"]`` = ``{"transforms": [...], "seed": int,
+    "transform_params": {...}}`` (``transform_params`` optional).
+    """
+
+    transforms: tuple[str, ...]
+    seed: int
+    transform_params: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, data: dict) -> EpochAugmentation | None:
+        spec = data.get("meta", {}).get("augment")
+        if not spec:
+            return None
+        return cls(
+            tuple(spec["transforms"]), int(spec["seed"]), dict(spec.get("transform_params", {}))
+        )
+
+    def __call__(self, images: torch.Tensor, index: torch.Tensor, epoch: int) -> torch.Tensor:
+        """uint8 images [N, 3, H, W] (samples ``index`` of the set) augmented for ``epoch``."""
+        params = resolve_params(self.transforms, self.transform_params, images.shape[-1])
+        rnd = SampleRandom(self.seed, f"augment/epoch_{epoch}", index)
+        return augment_images(images, self.transforms, params, rnd)[0]
+
+
+Augment = Callable[[torch.Tensor, torch.Tensor, int], torch.Tensor]
+
+
+class DeviceTensorDataset(torch.utils.data.Dataset):
+    """``dataset[index_tensor] -> (images[index], labels[index])`` on the data's device, augmented
+    by ``augment(images, index, sampler.epoch)`` when given."""
+
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        augment: Augment | None = None,
+        sampler: EpochBatchSampler | None = None,
+    ):
+        if augment is not None and sampler is None:
+            raise ValueError("an augmented dataset needs the sampler that knows the epoch")
         self.images, self.labels = images, labels
+        self.augment, self.sampler = augment, sampler
 
     def __len__(self) -> int:
         return self.images.shape[0]
 
     def __getitem__(self, index: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.images.index_select(0, index), self.labels.index_select(0, index)
+        images = self.images.index_select(0, index)
+        if self.augment is not None:
+            images = self.augment(images, index, self.sampler.epoch)
+        return images, self.labels.index_select(0, index)
 
 
 def device_loader(
-    data: dict, batch_size: int, seed: int, shuffle: bool, device: torch.device
+    data: dict,
+    batch_size: int,
+    seed: int,
+    shuffle: bool,
+    device: torch.device,
+    augment: Augment | None = None,
 ) -> torch.utils.data.DataLoader:
-    """A DataLoader over tensor set ``data`` moved to ``device``, batched by ``EpochBatchSampler``."""
+    """A DataLoader over tensor set ``data`` moved to ``device``, batched by ``EpochBatchSampler``
+    (and augmented per epoch by ``augment``, if given)."""
     images = data["images"].to(device, non_blocking=True)
     labels = data["labels"].to(device=device, dtype=torch.long, non_blocking=True)
     sampler = EpochBatchSampler(images.shape[0], batch_size, seed, shuffle, device)
     return torch.utils.data.DataLoader(
-        DeviceTensorDataset(images, labels),
+        DeviceTensorDataset(images, labels, augment, sampler if augment else None),
         sampler=sampler,
         batch_size=None,
         num_workers=0,

@@ -19,6 +19,7 @@ from ..models import MODELS, build_model
 from ..rng import seeded_global_rng
 from .config import TrainConfig
 from .data import (
+    EpochAugmentation,
     batch_slices,
     check_image_size,
     check_labels,
@@ -88,6 +89,7 @@ def fit(
 ) -> dict[str, Any]:
     """Train every parameter of ``net`` with cross-entropy; the one loop of pretrain and finetune.
 
+    A training set with ``meta["augment"]`` is augmented afresh every epoch (``EpochAugmentation``).
     Validates every epoch, keeps (a CPU deep copy of) the state of ``net.model`` with the best
     validation accuracy (first epoch wins ties) and loads it back into ``net`` at the end.
     With ``run_id``, Lightning's ``MLFlowLogger`` bound to that run logs train/val loss/acc and lr
@@ -101,7 +103,9 @@ def fit(
     label = desc if desc is not None else f"train | seed {config.seed}"
     with torch_threads(config.num_threads):
         net.to(device).to(memory_format=torch.channels_last)
-        train_loader = device_loader(train, config.batch_size, config.seed, True, device)
+        train_loader = device_loader(
+            train, config.batch_size, config.seed, True, device, EpochAugmentation.of(train)
+        )
         val_loader = device_loader(val, max(config.batch_size, 512), config.seed, False, device)
         logger: Any = False
         if run_id is not None:

@@ -3,29 +3,12 @@
 from __future__ import annotations
 
 import pandas as pd
-import torch
 
 from transfer_invariance.core.finetune import finetune
 from transfer_invariance.core.probe import probe
 from transfer_invariance.core.tracking import nested_run, run_name, scope
-from transfer_invariance.pipelines.common import seed_of
+from transfer_invariance.pipelines.common import seed_of, subset
 from transfer_invariance.pipelines.params import FinetuneParams
-
-
-def subset(data: dict, n: int, seed: int) -> dict:
-    """The first ``n`` samples of a seeded permutation of a tensor set (a small target set)."""
-    total = int(data["labels"].numel())
-    if not 1 <= n <= total:
-        raise ValueError(
-            f"finetune n_samples {n} must be in [1, {total}] (the target's training size)."
-        )
-    idx = torch.randperm(total, generator=torch.Generator().manual_seed(seed))[:n]
-    return {
-        "images": data["images"][idx],
-        "labels": data["labels"][idx],
-        "latents": {k: v[idx] for k, v in data.get("latents", {}).items()},
-        "meta": data["meta"],
-    }
 
 
 def finetune_models(

@@ -76,11 +76,13 @@ def pretrain_models(data: dict[str, dict], training: TrainingParams) -> dict[str
     label = scope()
     out = {}
     for key, splits in data.items():
+        augment = splits["train"].get("meta", {}).get("augment")
         fp = fingerprint(
             training.as_dict(),
             splits["train"]["images"],
             splits["train"]["labels"],
             splits["val"]["images"],
+            *([augment] if augment else []),  # per-epoch augmentation (real images)
         )
         out[key] = Deferred(
             fp,

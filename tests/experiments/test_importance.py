@@ -1,0 +1,239 @@
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from transfer_invariance.core import base_images as bi
+from transfer_invariance.core.transforms import TRANSFORMS
+from transfer_invariance.experiments.importance import data
+from transfer_invariance.experiments.importance.params import (
+    CATEGORIES,
+    ImportanceDataParams,
+    ImportanceParams,
+)
+from transfer_invariance.pipelines.params import BaseImagesParams
+
+RECIPE = {"width": 0.125, "epochs": 1, "batch_size": 32}
+TINY = {
+    "importance": {
+        "seeds": [0, 1],
+        "data": {
+            "n_target_objects": 4,
+            "n_other_objects": 4,
+            "subset_size": 2,
+            "n_val": 16,
+            "n_test": 24,
+            "target_n_train": 40,
+        },
+        "reference": {
+            "pretrain_samples": 48,
+            "arch": "resnet18",
+            "classes": "disjoint",
+            "probe_samples": 40,
+        },
+        "factors": {
+            "pretrain_samples": [24],
+            "arch": ["resnet18", "vgg11_bn"],
+            "classes": ["same", "disjoint", "superset"],
+            "probe_samples": [20, 40],
+        },
+        "training": {
+            "resnet18": {"arch": "resnet18", **RECIPE},
+            "vgg11_bn": {"arch": "vgg11_bn", **RECIPE},
+        },
+        "probe": {"epochs": 2},
+        "finetune": {"n_samples": [20], "epochs": 1, "probe_epochs": 2, "batch_size": 16},
+    }
+}
+
+
+def test_transform_draws_are_one_per_category_disjoint_and_seeded():
+    for seed in range(20):
+        sets = data.transform_sets(seed)
+        assert [TRANSFORMS[t].category for t in sets["same"]] == list(CATEGORIES)
+        assert [TRANSFORMS[t].category for t in sets["different"]] == list(CATEGORIES)
+        assert not set(sets["same"]) & set(sets["different"])
+        assert data.transform_sets(seed) == sets
+    assert len({tuple(data.transform_sets(s)["same"]) for s in range(20)}) > 5
+    excluded = data.transform_sets(3, exclude=["rotate", "translate", "scale", "shear"])
+    assert {"v_flip", "h_flip"} == {excluded["same"][0], excluded["different"][0]}
+
+
+def test_class_relationships_are_the_sets_the_paper_compares():
+    params = ImportanceDataParams()
+    names = len(bi.list_object_files())
+
+    def objects(relationship: str, seed: int) -> set[int]:
+        offset, count = data.object_range(params, relationship)
+        return set(bi.draw_classes(names, count, offset, seed))
+
+    for seed in (0, 1):
+        target = objects("target", seed)
+        assert len(target) == 30
+        assert objects("subset", seed) < target and len(objects("subset", seed)) == 10
+        assert objects("same", seed) == target
+        assert not objects("disjoint", seed) & target and len(objects("disjoint", seed)) == 30
+        assert objects("superset", seed) == target | objects("disjoint", seed)
+    assert objects("target", 0) != objects("target", 1)  # objects re-drawn per seed
+
+
+def test_same_and_different_pretraining_differ_only_in_their_transformations():
+    importance = ImportanceParams.model_validate(TINY["importance"])
+    points = data.plan_points(importance)
+    base = BaseImagesParams()
+    same = data.make_pretraining_data(importance.data, base, points["same.reference"], [0])
+    different = data.make_pretraining_data(
+        importance.data, base, points["different.reference"], [0]
+    )
+    a, b = same["seed_0"]["train"], different["seed_0"]["train"]
+    assert a["meta"]["class_names"] == b["meta"]["class_names"]
+    assert (a["labels"] == b["labels"]).all() and (
+        a["latents"]["background"] == b["latents"]["background"]
+    ).all()
+    sets = data.transform_sets(0)
+    assert a["meta"]["transforms"] == sets["same"] and b["meta"]["transforms"] == sets["different"]
+    target = data.make_target_data(importance.data, base, [0])["seed_0"]["train"]
+    assert target["meta"]["transforms"] == sets["same"]
+    assert not set(target["meta"]["class_names"]) & set(a["meta"]["class_names"])  # disjoint
+
+
+def test_grid_has_one_namespace_per_factor_value_and_condition(registered, monkeypatch):
+    importance = ImportanceParams.model_validate(TINY["importance"])
+    assert list(importance.points()) == [
+        "reference",
+        "samples_24",
+        "arch_vgg11_bn",
+        "classes_same",
+        "classes_superset",
+    ]
+    assert importance.probe_points() == [20]
+    pipelines = registered()
+    namespaces = {n.namespace for n in pipelines["importance"].nodes}
+    for inv in ("same", "different"):
+        for point in (
+            "reference",
+            "samples_1000",
+            "arch_vgg11_bn",
+            "classes_subset",
+            "classes_same",
+        ):
+            assert f"importance.{inv}.{point}" in namespaces
+        assert f"importance.{inv}.probe_200" in namespaces
+        assert f"importance.{inv}.finetune" in namespaces
+    assert "importance.same.samples_3000" not in namespaces  # the reference is trained once
+    paper = registered("paper")["importance"]
+    trainings = [n for n in paper.nodes if n.name.endswith("pretrain_models")]
+    assert len(trainings) == 2 * (1 + 4 + 4 + 3)  # reference + 4 other values of 3 factors
+
+
+def test_importance_end_to_end_and_resume(kedro_project):
+    kedro_project("importance", TINY)
+    out = Path("data/08_reporting/importance")
+    for name in ("figure2.png", "figure3.png", "finetune.png", "tables.md", "factors.csv"):
+        assert (out / name).exists(), name
+    factors = pd.read_csv(out / "factors.csv")
+    assert set(factors["factor"]) == {"pretrain_samples", "arch", "classes", "probe_samples"}
+    assert len(factors) == 2 * 2 * (2 + 2 + 3 + 2)  # invariances x seeds x factor values
+    report = (out / "tables.md").read_text()
+    assert "(a) Same-invariance pretraining" in report and "(b) The same-vs-different" in report
+    assert "finding (c)" in (out / "finetune.md").read_text().lower()
+    design = pd.read_csv(out / "design.csv")
+    assert list(design["seed"]) == [0, 1]
+
+    ck = Path("data/06_models/importance/different/arch_vgg11_bn/checkpoints")
+    index = json.loads((ck / "index.json").read_text())
+    del index["entries"]["seed_1"]
+    index["complete"] = False
+    (ck / "index.json").write_text(json.dumps(index))
+    (ck / "seed_1.pt").unlink()
+    stamps = {p: p.stat().st_mtime_ns for p in Path("data/06_models").rglob("*.pt")}
+    kedro_project("importance", TINY, only_missing_outputs=True)
+    assert (ck / "seed_1.pt").exists()
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+
+
+@pytest.mark.parametrize(
+    "override, match",
+    [
+        ({"data": {"n_target_objects": 60}}, r"n_target_objects \+ n_other_objects = 64"),
+        ({"factors": {"arch": ["resnet1000"]}}, r"importance(.|\n)*arch(.|\n)*resnet1000"),
+        ({"factors": {"arch": ["vit"]}}, r"no recipe for architecture 'vit'"),
+        ({"factors": {"probe_samples": [500]}}, r"500 target samples(.|\n)*target_n_train = 40"),
+        ({"factors": {"classes": ["overlap"]}}, r"importance(.|\n)*classes(.|\n)*overlap"),
+        ({"data": {"exclude": ["blur", "noise", "pixelate", "elastic", "erasing"]}}, "corruption"),
+        ({"data": {"exclude": ["spin"]}}, r"unknown transformation\(s\) \['spin'\]"),
+    ],
+)
+def test_bad_importance_parameters_fail_before_any_work(kedro_project, override, match):
+    block = TINY["importance"]
+    params = {**block, **{k: {**block[k], **v} for k, v in override.items()}}
+    with pytest.raises(Exception, match=match):
+        kedro_project("importance", {"importance": params})
+    assert [p for p in Path("data").rglob("*") if p.is_file()] == []
+
+
+def _fake_cifar10(root: Path, per_batch: int = 60) -> None:
+    """A CIFAR-10 folder with ``per_batch`` random images per batch file (labels cycle 0..9)."""
+    import pickle
+
+    import numpy as np
+
+    from transfer_invariance.core.cifar import CIFAR_INFO
+
+    info = CIFAR_INFO["cifar10"]
+    folder = root / info.folder
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for member in (*info.train_files, *info.test_files):
+        data = rng.integers(0, 256, size=(per_batch, 3072), dtype=np.uint8)
+        labels = [i % 10 for i in range(per_batch)]
+        (folder / member).write_bytes(pickle.dumps({"data": data, info.label_key: labels}))
+    names = [f"class{i}" for i in range(10)]
+    (folder / info.meta_file).write_bytes(pickle.dumps({info.names_key: names}))
+
+
+def test_real_world_grid_runs_on_a_fake_cifar_archive_with_augmentations(kedro_project):
+    _fake_cifar10(Path("data/01_raw"))
+    block = TINY["importance"]
+    params = {
+        **block,
+        "seeds": [0],
+        "factors": {"pretrain_samples": [], "arch": [], "classes": [], "probe_samples": []},
+        "finetune": None,
+        "real_world": {
+            "cifar10": {
+                "data": {
+                    "dataset": "cifar10",
+                    "cifar_root": "data/01_raw",
+                    "n_target_objects": 2,
+                    "n_other_objects": 2,
+                    "subset_size": 1,
+                    "n_val": 20,
+                },
+                "reference": {"pretrain_samples": 10, "classes": "disjoint", "probe_samples": 30},
+                "factors": {"classes": ["subset", "superset"], "probe_samples": [10]},
+            }
+        },
+    }
+    kedro_project("importance", {"importance": params})
+    out = Path("data/08_reporting/importance")
+    report = (out / "cifar10_tables.md").read_text()
+    assert report.startswith("## Appendix C.1 on cifar10") and "(a) Same-invariance" in report
+    assert "cifar10_tables.md" in (out / "tables.md").read_text()
+    factors = pd.read_csv(out / "cifar10_factors.csv")
+    assert set(factors["value"].astype(str)) >= {"subset", "disjoint", "superset", "10", "30"}
+    design = pd.read_csv(out / "cifar10_design.csv")
+    assert len(design.loc[0, "target_classes"].split()) == 2
+    for point in ("reference", "classes_subset", "classes_superset", "probe_10"):
+        for inv in ("same", "different"):
+            path = Path(f"data/07_model_output/importance/cifar10/{inv}/{point}/probe_metrics.csv")
+            assert path.exists(), path
+
+
+def test_missing_cifar_archive_fails_before_any_work(kedro_project):
+    block = TINY["importance"]
+    rw = {"data": {"dataset": "cifar100", "cifar_root": "nowhere", "n_val": 20}}
+    with pytest.raises(Exception, match="cifar-100-python.tar.gz"):
+        kedro_project("importance", {"importance": {**block, "real_world": {"cifar100": rw}}})
+    assert [p for p in Path("data").rglob("*") if p.is_file()] == []
