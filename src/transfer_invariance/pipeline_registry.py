@@ -16,7 +16,7 @@ from typing import Any
 
 from kedro.pipeline import Pipeline
 
-from transfer_invariance.experiments import harm, importance
+from transfer_invariance.experiments import harm, importance, mismatch, transfer
 from transfer_invariance.pipelines import (
     finetune,
     generate_data,
@@ -61,6 +61,8 @@ def register_pipelines() -> dict[str, Pipeline]:
         "study": sum(stages.values(), Pipeline([])),
         "harm": harm.create_pipeline(params),
         "importance": importance.create_pipeline(params),
+        "transfer": transfer.create_pipeline(params),
+        "mismatch": mismatch.create_pipeline(params),
     }
     pipelines["__default__"] = pipelines["study"]
     return pipelines

@@ -1,4 +1,3 @@
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -18,7 +17,7 @@ TINY = {
 }
 
 
-def test_harm_end_to_end_and_resume_redoes_no_finished_training(kedro_project):
+def test_harm_end_to_end_and_resume_redoes_no_finished_training(kedro_project, forget_training):
     kedro_project("harm", TINY)
     table = Path("data/08_reporting/harm/table1.md").read_text()
     assert "Table 1" in table and "Findings" in table and "sensitivity to O" in table
@@ -34,11 +33,7 @@ def test_harm_end_to_end_and_resume_redoes_no_finished_training(kedro_project):
 
     # Simulate an interruption during the C+O/C pretraining: seed 1 never finished.
     ck = Path("data/06_models/harm/co_c/checkpoints")
-    index = json.loads((ck / "index.json").read_text())
-    del index["entries"]["seed_1"]
-    index["complete"] = False
-    (ck / "index.json").write_text(json.dumps(index))
-    (ck / "seed_1.pt").unlink()
+    forget_training(ck, "seed_1")
     Path("data/08_reporting/harm/table1.md").unlink()
     stamps = {p: p.stat().st_mtime_ns for p in Path("data/06_models").rglob("*.pt")}
 

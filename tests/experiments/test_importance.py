@@ -1,4 +1,3 @@
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -124,10 +123,12 @@ def test_grid_has_one_namespace_per_factor_value_and_condition(registered, monke
     assert "importance.same.samples_3000" not in namespaces  # the reference is trained once
     paper = registered("paper")["importance"]
     trainings = [n for n in paper.nodes if n.name.endswith("pretrain_models")]
-    assert len(trainings) == 2 * (1 + 4 + 4 + 3)  # reference + 4 other values of 3 factors
+    # Transforms-2D, CIFAR-10, CIFAR-100 x (same, different) x (reference + 4 values of 3 factors)
+    assert len(trainings) == 3 * 2 * (1 + 4 + 4 + 3)
+    assert "importance.cifar100.different.arch_vit" in {n.namespace for n in paper.nodes}
 
 
-def test_importance_end_to_end_and_resume(kedro_project):
+def test_importance_end_to_end_and_resume(kedro_project, forget_training):
     kedro_project("importance", TINY)
     out = Path("data/08_reporting/importance")
     for name in ("figure2.png", "figure3.png", "finetune.png", "tables.md", "factors.csv"):
@@ -142,11 +143,7 @@ def test_importance_end_to_end_and_resume(kedro_project):
     assert list(design["seed"]) == [0, 1]
 
     ck = Path("data/06_models/importance/different/arch_vgg11_bn/checkpoints")
-    index = json.loads((ck / "index.json").read_text())
-    del index["entries"]["seed_1"]
-    index["complete"] = False
-    (ck / "index.json").write_text(json.dumps(index))
-    (ck / "seed_1.pt").unlink()
+    forget_training(ck, "seed_1")
     stamps = {p: p.stat().st_mtime_ns for p in Path("data/06_models").rglob("*.pt")}
     kedro_project("importance", TINY, only_missing_outputs=True)
     assert (ck / "seed_1.pt").exists()
@@ -209,7 +206,7 @@ def test_real_world_grid_runs_on_a_fake_cifar_archive_with_augmentations(kedro_p
                     "n_target_objects": 2,
                     "n_other_objects": 2,
                     "subset_size": 1,
-                    "n_val": 20,
+                    "val_per_class": 2,
                 },
                 "reference": {"pretrain_samples": 10, "classes": "disjoint", "probe_samples": 30},
                 "factors": {"classes": ["subset", "superset"], "probe_samples": [10]},
@@ -233,7 +230,32 @@ def test_real_world_grid_runs_on_a_fake_cifar_archive_with_augmentations(kedro_p
 
 def test_missing_cifar_archive_fails_before_any_work(kedro_project):
     block = TINY["importance"]
-    rw = {"data": {"dataset": "cifar100", "cifar_root": "nowhere", "n_val": 20}}
+    rw = {"data": {"dataset": "cifar100", "cifar_root": "nowhere", "val_per_class": 2}}
     with pytest.raises(Exception, match="cifar-100-python.tar.gz"):
         kedro_project("importance", {"importance": {**block, "real_world": {"cifar100": rw}}})
     assert [p for p in Path("data").rglob("*") if p.is_file()] == []
+
+
+def test_real_world_pretraining_sets_are_stratified_and_augmented_per_epoch(tmp_path):
+    from transfer_invariance.experiments.importance.params import (
+        PointParams,
+        RealWorldDataParams,
+    )
+
+    _fake_cifar10(tmp_path)
+    rw = RealWorldDataParams(
+        dataset="cifar10", cifar_root=str(tmp_path), n_target_objects=3, n_other_objects=3,
+        val_per_class=2,
+    )  # fmt: skip
+    source = data.load_real_world(rw)
+    assert (source["val"]["labels"].bincount() == 2).all()
+    assert not set(source["val"]["latents"]["index"].tolist()) & set(
+        source["train"]["latents"]["index"].tolist()
+    )
+    point = PointParams(invariance="different", pretrain_samples=5, arch="resnet18", classes="same")
+    sets = data.make_real_world_pretraining(source, rw, point, [0])["seed_0"]
+    assert (sets["train"]["labels"].bincount() == 5).all() and len(sets["train"]["labels"]) == 15
+    assert sets["train"]["meta"]["augment"]["transforms"] == data.transform_sets(0)["different"]
+    target = data.make_real_world_target(source, rw, [0])["seed_0"]
+    assert target["train"]["meta"]["class_names"] == sets["train"]["meta"]["class_names"]  # same
+    assert target["train"]["meta"]["transforms"] == data.transform_sets(0)["same"]

@@ -75,7 +75,14 @@ def test_plan_rejects_names_that_point_nowhere(change, match):
 
 def test_every_dataset_and_model_is_a_namespace_of_its_stage(registered):
     pipelines = registered()
-    assert set(STAGES) | {"study", "harm", "__default__"} == set(pipelines)
+    assert set(STAGES) | {
+        "study",
+        "harm",
+        "importance",
+        "transfer",
+        "mismatch",
+        "__default__",
+    } == set(pipelines)
     names = {n.name for n in pipelines["study"].nodes}
     assert {
         "generate_data.rotate_source.render_dataset",

@@ -17,6 +17,7 @@ from transfer_invariance.core import base_images as bi
 from transfer_invariance.core.rng import SampleRandom
 from transfer_invariance.core.transforms import (
     apply_transforms,
+    augment_images,
     composite,
     draw_latents,
     premultiply,
@@ -30,7 +31,11 @@ DATA_KINDS = ("images", "random")
 
 @dataclass(frozen=True)
 class DatasetSpec:
-    """Everything that defines a Transforms-2D dataset (one per parameters entry)."""
+    """Everything that defines a Transforms-2D dataset (one per parameters entry).
+
+    ``pattern_seed`` (random data only): the seed of the random patterns; ``None`` takes ``seed``.
+    Datasets sharing a ``pattern_seed`` share their patterns whatever their ``seed``.
+    """
 
     name: str
     transforms: tuple[str, ...] = ("none",)
@@ -41,6 +46,7 @@ class DatasetSpec:
     n_val: int = 200
     n_test: int = 200
     seed: int = 0
+    pattern_seed: int | None = None
     image_size: int = 32
     data: str = "images"
     source: str = "embedded"
@@ -51,6 +57,11 @@ class DatasetSpec:
 
     def size(self, split: str) -> int:
         return {"train": self.n_train, "val": self.n_val, "test": self.n_test}[split]
+
+    @property
+    def patterns_seed(self) -> int:
+        """The seed the random patterns are drawn from."""
+        return self.seed if self.pattern_seed is None else self.pattern_seed
 
     @property
     def params(self) -> dict[str, dict[str, float]]:
@@ -100,6 +111,8 @@ def validate_spec(spec: DatasetSpec) -> None:
         ("object_seed", 0),
     ):
         _check_int(spec, f, low)
+    if spec.pattern_seed is not None:
+        _check_int(spec, "pattern_seed", 0)
     if spec.data not in DATA_KINDS:
         raise ValueError(
             f"dataset '{spec.name}': data must be one of {DATA_KINDS}, got {spec.data!r}."
@@ -145,7 +158,7 @@ class Renderer:
             k = spec.objects if isinstance(spec.objects, int) else len(spec.objects)
             names = tuple(f"pattern_{i}" for i in range(spec.object_offset, spec.object_offset + k))
             patterns = bi.random_patterns(
-                spec.object_offset + k, spec.image_size, spec.seed, spec.object_fill
+                spec.object_offset + k, spec.image_size, spec.patterns_seed, spec.object_fill
             )
             return cls(spec, names, patterns[spec.object_offset :], None)
         base = bi.load_base_images(
@@ -254,3 +267,59 @@ def render_pairs(
     return {
         m: render_split(renderer, split, n, batch_size, progress, pair_member=m) for m in ("a", "b")
     }
+
+
+def augment_set(
+    images: dict[str, Any],
+    transforms: tuple[str, ...] | list[str],
+    seed: int = 0,
+    stream: str = "augment",
+    transform_params: Mapping[str, Mapping[str, float]] | None = None,
+    batch_size: int = 1024,
+) -> dict[str, Any]:
+    """One whole-image augmentation draw of ``transforms`` for every image of a tensor set (e.g.
+    CIFAR); the draws of image i are a pure function of (seed, stream, i). Labels are kept and the
+    drawn parameters added to the latents."""
+    names = tuple(transforms) or ("none",)
+    params = resolve_params(names, transform_params, int(images["images"].shape[-1]))
+    parts, latents = [], []
+    for idx in _batches(int(images["labels"].numel()), batch_size):
+        out, lat = augment_images(
+            images["images"][idx], names, params, SampleRandom(seed, stream, idx)
+        )
+        parts.append(out)
+        latents.append(lat)
+    return {
+        "images": torch.cat(parts).contiguous(),
+        "labels": images["labels"].clone(),
+        "latents": {
+            **images.get("latents", {}),
+            **{k: torch.cat([b[k] for b in latents]) for k in latents[0]},
+        },
+        "meta": {**images.get("meta", {}), "transforms": list(names)},
+    }
+
+
+def augment_pairs(
+    images: dict[str, Any],
+    transforms: tuple[str, ...] | list[str],
+    seed: int = 0,
+    transform_params: Mapping[str, Mapping[str, float]] | None = None,
+    batch_size: int = 1024,
+) -> dict[str, dict[str, Any]]:
+    """Invariance pairs of whole images (e.g. CIFAR): two independent draws of ``transforms``
+    applied to each image as a whole-image augmentation; the images and labels are shared.
+
+    The draws of image i are a pure function of (seed, transforms, i); with ``none`` both members
+    are the image itself.
+    """
+    names = tuple(transforms) or ("none",)
+    stream = "augment_" + "+".join(names)
+    members = {}
+    for member in ("a", "b"):
+        out = augment_set(
+            images, names, seed, f"{stream}/pair_{member}", transform_params, batch_size
+        )
+        out["meta"]["pair_member"] = member
+        members[member] = out
+    return members

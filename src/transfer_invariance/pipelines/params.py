@@ -97,6 +97,7 @@ class DatasetParams(Block):
     ``objects: k`` takes positions ``object_offset .. object_offset + k`` of a permutation of all
     base objects seeded by ``object_seed``: datasets with the same ``object_seed`` and
     non-overlapping ranges have disjoint objects. A list of class names picks those classes.
+    ``pattern_seed`` (``data: random``): the patterns' own seed (default: ``seed``).
     """
 
     # the defaults are the core's (DatasetSpec); the types add the allowed ranges
@@ -108,6 +109,7 @@ class DatasetParams(Block):
     n_val: PositiveInt = DatasetSpec.n_val
     n_test: PositiveInt = DatasetSpec.n_test
     seed: NonNegativeInt = DatasetSpec.seed
+    pattern_seed: NonNegativeInt | None = DatasetSpec.pattern_seed
     image_size: Annotated[int, Field(ge=8)] = DatasetSpec.image_size
     data: Literal["images", "random"] = DatasetSpec.data
     n_backgrounds: PositiveInt = DatasetSpec.n_backgrounds

@@ -16,11 +16,17 @@ import pandas as pd
 import torch
 
 from transfer_invariance.core import base_images as bi
-from transfer_invariance.core.cifar import class_subset, load_cifar, select, split_train_val
-from transfer_invariance.core.rendering import DatasetSpec, Renderer, parse_spec, render_split
-from transfer_invariance.core.rng import SampleRandom, stable_hash
+from transfer_invariance.core.cifar import class_subset, load_cifar, select
+from transfer_invariance.core.rendering import (
+    DatasetSpec,
+    Renderer,
+    augment_set,
+    parse_spec,
+    render_split,
+)
+from transfer_invariance.core.rng import stable_hash
 from transfer_invariance.core.scenes import make_scenes
-from transfer_invariance.core.transforms import TRANSFORMS, augment_images, resolve_params
+from transfer_invariance.core.transforms import TRANSFORMS
 from transfer_invariance.experiments.importance.params import (
     CATEGORIES,
     INVARIANCES,
@@ -168,16 +174,22 @@ def probe_sizes(importance: Mapping[str, Any]) -> dict[str, int]:
 
 # ------------------------------------------------------------------- real-world data (App. C.1)
 def load_real_world(data: RealWorldDataParams) -> dict[str, dict]:
-    """The dataset's splits: CIFAR's (validation carved from train) or the scene stand-in's."""
+    """The dataset's splits: CIFAR's, with ``val_per_class`` images of every class carved from its
+    training split, or the scene stand-in's."""
     if data.dataset == "scenes":
         n_classes = data.n_target_objects + data.n_other_objects
-        sizes = {"train": data.scene_samples, "val": data.n_val, "test": data.n_val}
+        sizes = {
+            "train": data.scene_samples,
+            "val": data.val_per_class * n_classes,
+            "test": data.val_per_class * n_classes,
+        }
         return {split: make_scenes(n, n_classes, 32, 0, split) for split, n in sizes.items()}
-    train, val = split_train_val(
-        load_cifar(data.cifar_root, data.dataset, "train", data.download), data.n_val, seed=0
-    )
+    full = load_cifar(data.cifar_root, data.dataset, "train", data.download)
+    val = per_class_subset(full, data.val_per_class, seed=0)
+    keep = torch.ones(int(full["labels"].numel()), dtype=torch.bool)
+    keep[val["latents"]["index"]] = False
     return {
-        "train": train,
+        "train": select(full, keep),
         "val": val,
         "test": load_cifar(data.cifar_root, data.dataset, "test", data.download),
     }
@@ -188,21 +200,6 @@ def _classes(source: dict, data: RealWorldDataParams, relationship: str, seed: i
     return bi.draw_classes(len(source["train"]["meta"]["class_names"]), count, offset, seed)
 
 
-def augment_once(tensor_set: dict, transforms: list[str], seed: int) -> dict:
-    """One fixed whole-image draw of ``transforms`` per image (evaluation sets, probe targets)."""
-    params = resolve_params(transforms, {}, int(tensor_set["images"].shape[-1]))
-    n, chunks = int(tensor_set["labels"].numel()), []
-    for start in range(0, n, 4096):
-        index = torch.arange(start, min(n, start + 4096))
-        rnd = SampleRandom(seed, "augment/fixed", index)
-        chunks.append(augment_images(tensor_set["images"][index], transforms, params, rnd)[0])
-    return {
-        **tensor_set,
-        "images": torch.cat(chunks) if chunks else tensor_set["images"],
-        "meta": {**tensor_set["meta"], "transforms": list(transforms)},
-    }
-
-
 def per_class_subset(data: dict, n_per_class: int, seed: int) -> dict:
     """``n_per_class`` samples of every class (a seeded draw within each class)."""
     gen = torch.Generator().manual_seed(seed)
@@ -211,8 +208,9 @@ def per_class_subset(data: dict, n_per_class: int, seed: int) -> dict:
         members = torch.nonzero(data["labels"] == c).flatten()
         if len(members) < n_per_class:
             raise ValueError(
-                f"pretrain_samples = {n_per_class} per class but class "
-                f"{data['meta']['class_names'][c]!r} has {len(members)} training images; lower it."
+                f"{n_per_class} images per class asked but class "
+                f"{data['meta']['class_names'][c]!r} has {len(members)} in its training split; "
+                "lower pretrain_samples (or val_per_class)."
             )
         picked.append(members[torch.randperm(len(members), generator=gen)[:n_per_class]])
     return select(data, torch.cat(picked).sort().values)
@@ -231,7 +229,9 @@ def make_real_world_target(
         )
         seed = stable_hash("importance", data.dataset, "target", s)
         out[seed_key(s)] = {
-            split: augment_once(class_subset(source[split], classes), names, seed)
+            split: augment_set(
+                class_subset(source[split], classes), names, seed, "importance/fixed"
+            )
             for split in SPLITS
         }
     return out
@@ -255,7 +255,9 @@ def make_real_world_pretraining(
         out[seed_key(s)] = {
             "train": train,
             **{
-                split: augment_once(class_subset(source[split], classes), names, seed)
+                split: augment_set(
+                    class_subset(source[split], classes), names, seed, "importance/fixed"
+                )
                 for split in ("val", "test")
             },
         }

@@ -106,7 +106,7 @@ class RealWorldDataParams(Block):
     one fixed draw for the evaluation sets and the probe's target).
 
     ``dataset``: ``cifar10`` / ``cifar100`` (archives under ``cifar_root``) or ``scenes`` (the
-    embedded natural-scene stand-in, offline). Validation data are carved from the training split.
+    embedded natural-scene stand-in, offline).
     """
 
     dataset: Literal["cifar10", "cifar100", "scenes"]
@@ -116,8 +116,8 @@ class RealWorldDataParams(Block):
     n_other_objects: Annotated[int, Field(ge=2)] = 5
     subset_size: PositiveInt = 2
     exclude: list[str] = []
-    n_val: PositiveInt = 5000
-    scene_samples: PositiveInt = 6000  # scenes only: training images rendered per split
+    val_per_class: PositiveInt = 500  # carved from the training split, for checkpoint selection
+    scene_samples: PositiveInt = 6000  # scenes only: training images rendered
 
     @model_validator(mode="after")
     def _check(self) -> RealWorldDataParams:

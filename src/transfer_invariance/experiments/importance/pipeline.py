@@ -28,8 +28,8 @@ changes values only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from functools import partial
+import functools
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kedro.pipeline import Pipeline, node
@@ -150,6 +150,16 @@ def _real_world_data(dataset: str) -> Pipeline:
     )
 
 
+def _for_grid(func: Callable[..., Any], prefix: str) -> Callable[..., Any]:
+    """``func`` with ``prefix=prefix`` bound, keeping its name and type hints (Kedro reads both)."""
+
+    @functools.wraps(func)
+    def bound(*args: Any) -> Any:
+        return func(*args, prefix=prefix)
+
+    return bound
+
+
 def _report(prefix: str, points: list[str], probes: list[int], finetuned: bool) -> Pipeline:
     """The report of one grid, in ``importance.report`` (files prefixed ``<dataset>_``)."""
     tag = prefix.replace(".", "_")
@@ -175,13 +185,13 @@ def _report(prefix: str, points: list[str], probes: list[int], finetuned: bool) 
             name=f"{tag}pretraining_results",
         ),
         node(
-            partial(report.factor_metrics, prefix=prefix),
+            _for_grid(report.factor_metrics, prefix),
             ["params:importance", f"{tag}probe_results", f"{tag}pretraining_results"],
             f"{tag}factors_csv",
             name=f"{tag}factor_metrics",
         ),
         node(
-            partial(report.importance_tables, prefix=prefix),
+            _for_grid(report.importance_tables, prefix),
             [f"{tag}factors_csv", f"{tag}design_csv", "params:importance"],
             [f"{tag}figure2_figure", f"{tag}figure3_figure", f"{tag}spread_csv", f"{tag}tables_md"],
             name=f"{tag}importance_tables",

@@ -116,11 +116,6 @@ def spreads(metrics: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _margin(diff: float, sd_a: float, sd_b: float) -> str:
-    spread = float(np.hypot(sd_a, sd_b))
-    return f"{diff / spread:.1f} sd" if spread > 0 else "sd n/a with one seed"
-
-
 def figure2(metrics: pd.DataFrame) -> Figure:
     """Figure 2: per factor, transfer accuracy (top) and pretraining accuracy (bottom) of the
     same- and different-invariance models against the factor's values (mean ± sd over seeds)."""
@@ -173,32 +168,39 @@ def figure3(spread: pd.DataFrame) -> Figure:
     return fig
 
 
+def paired_gaps(metrics: pd.DataFrame, value: str, by: list[str]) -> pd.DataFrame:
+    """Same minus different, paired by seed (a seed's two models share objects, target and
+    samples), per group of ``by``: the mean over seeds, its sd and the margin mean / sd."""
+    wide = metrics.pivot_table(index=[*by, "seed"], columns="invariance", values=value)
+    gaps = (wide["same"] - wide["different"]).groupby(level=by, sort=False)
+    out = gaps.agg(["mean", "std"]).rename(columns={"std": "sd"})
+    out["margin"] = out["mean"] / out["sd"]
+    return out
+
+
+def _margin_text(row: pd.Series) -> str:
+    return f"margin {row['margin']:.1f} sd" if row["sd"] > 0 else "one seed: no spread"
+
+
 def findings(metrics: pd.DataFrame, spread: pd.DataFrame) -> str:
     """Findings (a) and (b), each checked against the numbers."""
     lines = ["### Findings (checked against the numbers above)\n"]
-    checks, weakest = [], None
-    for factor in dict.fromkeys(metrics["factor"]):
-        part = metrics[metrics["factor"] == factor]
-        values = _values(metrics, factor)
-        mean, sd = mean_sd(part, "value", "invariance", "transfer_acc", values, list(INVARIANCES))
-        for v in values:
-            diff = mean.loc[v, "same"] - mean.loc[v, "different"]
-            spread_v = float(np.hypot(sd.loc[v, "same"], sd.loc[v, "different"]))
-            checks.append((factor, v, diff, spread_v))
-            if weakest is None or diff < weakest[2]:
-                weakest = (factor, v, diff, spread_v)
-    failed = [f"{FACTOR_NAMES[f]} = {v} ({d:+.1f})" for f, v, d, _ in checks if d <= 0]
-    clear = sum(1 for *_, d, s in checks if d > s)
-    f, v, d, s = weakest
-    smallest = f"{d:.1f} points at {FACTOR_NAMES[f]} = {v}" + (
-        f" (margin {d / s:.1f} sd)" if s > 0 else " (one seed: no spread)"
-    )
+    gaps = paired_gaps(metrics, "transfer_acc", ["factor", "value"])
+    failed = [
+        f"{FACTOR_NAMES[f]} = {v} ({g['mean']:+.1f})"
+        for (f, v), g in gaps.iterrows()
+        if g["mean"] <= 0
+    ]
+    clear = int((gaps["mean"] > gaps["sd"].fillna(0)).sum())
+    (f, v), weakest = gaps["mean"].idxmin(), gaps.loc[gaps["mean"].idxmin()]
     verdict = "**holds**" if not failed else "**does not hold**"
     lines.append(
         "(a) Same-invariance pretraining transfers better than different-invariance pretraining at "
-        f"every factor value: {verdict} at {len(checks) - len(failed)} of {len(checks)} values"
+        f"every factor value: {verdict} at {len(gaps) - len(failed)} of {len(gaps)} values"
         + (f" (fails at {', '.join(failed)})" if failed else "")
-        + f"; the gap exceeds the seed spread at {clear} of {len(checks)}. Smallest gap: {smallest}."
+        + f"; the gap (paired by seed) exceeds its spread over seeds at {clear} of {len(gaps)}. "
+        f"Smallest gap: {weakest['mean']:.1f} ± {weakest['sd']:.1f} points at {FACTOR_NAMES[f]} = "
+        f"{v} ({_margin_text(weakest)}); smallest margin: {gaps['margin'].min():.1f} sd."
     )
     quantities = ["spread within same", "spread within different", "same - different gap"]
     factors = list(dict.fromkeys(spread["factor"]))
@@ -329,16 +331,16 @@ def finetune_report(**by_invariance: pd.DataFrame) -> tuple[pd.DataFrame, Figure
     fig.suptitle(f"Appendix C.2: fine-tuning from the probe (mean ± sd, {n_seeds} seeds)")
     fig.tight_layout()
 
+    probe_gaps = paired_gaps(metrics[metrics["stage"] == "linear probe"], "acc", ["n_samples"])
+    tuned_gaps = paired_gaps(metrics[metrics["stage"] == "fine-tuned"], "acc", ["n_samples"])
     lines = []
     for n in sizes:
-        p, f = f"linear probe, n={n}", f"fine-tuned, n={n}"
-        gap_p = mean.loc[p, "same"] - mean.loc[p, "different"]
-        gap_f = mean.loc[f, "same"] - mean.loc[f, "different"]
-        ok = 0 < gap_f < gap_p
+        gap_p, gap_f = probe_gaps.loc[n], tuned_gaps.loc[n]
+        ok = 0 < gap_f["mean"] < gap_p["mean"]
         lines.append(
-            f"n = {n}: gap {gap_p:.1f} points after the probe, {gap_f:.1f} after fine-tuning "
-            f"(remaining gap margin {_margin(gap_f, sd.loc[f, 'same'], sd.loc[f, 'different'])}): "
-            + ("**holds**" if ok else "**does not hold**")
+            f"n = {n}: gap {gap_p['mean']:.1f} ± {gap_p['sd']:.1f} points after the probe, "
+            f"{gap_f['mean']:.1f} ± {gap_f['sd']:.1f} after fine-tuning (paired by seed; remaining "
+            f"gap {_margin_text(gap_f)}): " + ("**holds**" if ok else "**does not hold**")
         )
     md = (
         "## Appendix C.2: full fine-tuning from the linear probe\n\n"

@@ -9,6 +9,7 @@ from transfer_invariance.core.invariance import (
     sensitivity_cosine,
     sensitivity_l2,
 )
+from transfer_invariance.core.tracking import log_metrics, nested_run, run_name, scope
 from transfer_invariance.core.training import load_model, resolve_device
 from transfer_invariance.pipelines.common import seed_of
 from transfer_invariance.pipelines.params import InvarianceParams
@@ -17,7 +18,8 @@ from transfer_invariance.pipelines.params import InvarianceParams
 def measure_sensitivity(
     checkpoints: dict[str, dict], invariance: InvarianceParams, **pair_sets: dict
 ) -> pd.DataFrame:
-    """Sensitivity (L2 and cosine) of each seed's model to each pair set (paper eq. 1).
+    """Sensitivity (L2 and cosine) of each seed's model to each pair set (paper eq. 1); one
+    nested MLflow run per seed and pair set.
 
     A pair set is shared by every seed (``{"a", "b"}``) or has one per seed (``{"seed_<s>": ...}``,
     when the data differ per seed, as harm's objects do).
@@ -29,11 +31,17 @@ def measure_sensitivity(
         model = load_model(checkpoint, device=device)
         for name, pairs in pair_sets.items():
             seed_pairs = pairs[key] if key in pairs else pairs
-            a, b = pair_representations(model, seed_pairs, invariance.batch_size, device)
-            rows.append(
-                {
-                    "pairs": name,
-                    "seed": seed,
+            params = {
+                "model": scope(),
+                "pairs": name,
+                "seed": seed,
+                "n_pairs": int(seed_pairs["a"]["images"].shape[0]),
+                **invariance.model_dump(),
+            }
+            tags = {"stage": "measure_invariance", "condition": scope(), "pairs": name, "seed": key}
+            with nested_run(run_name(f"sensitivity to {name} | {key}"), params, tags) as run_id:
+                a, b = pair_representations(model, seed_pairs, invariance.batch_size, device)
+                scores = {
                     "sensitivity_l2": sensitivity_l2(
                         a, b, n_random_pairs=invariance.n_random_pairs, seed=seed
                     ),
@@ -41,5 +49,6 @@ def measure_sensitivity(
                         a, b, n_random_pairs=invariance.n_random_pairs, seed=seed
                     ),
                 }
-            )
+                log_metrics(run_id, scores)
+            rows.append({"pairs": name, "seed": seed, **scores})
     return pd.DataFrame(rows)

@@ -1,0 +1,277 @@
+"""Nodes reporting transfer: Table 2, the heatmaps of Figures 16-17 and the findings in words.
+
+All are written to ``data/08_reporting/transfer/`` and logged as MLflow artifacts of the run.
+Sensitivities are L2 sensitivity scores of the penultimate representation (0 = invariant, about
+1 = as different as unrelated inputs): lower means more invariant.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from transfer_invariance.core.plotting import heatmap_figure
+from transfer_invariance.core.reporting import long_table, markdown_table, mean_sd
+from transfer_invariance.experiments.transfer.data import KINDS
+from transfer_invariance.experiments.transfer.params import FAMILIES, REFERENCE, TransferGridParams
+
+RELATIONS = ("Same", "Other", "None")
+FAMILY_NAMES = {"images": "Image", "random": "Random"}
+KIND_NAMES = {
+    "in_distribution": "In-distribution",
+    "mild_ood": "Mild OOD",
+    "strong_ood": "Strong OOD",
+    "scenes": "Scenes (CIFAR stand-in)",
+    "cifar10": "CIFAR-10",
+    "cifar100": "CIFAR-100",
+}
+VALUE = "sensitivity_l2"
+
+
+def heatmap_name(family: str, kind: str) -> str:
+    """The report name of a heatmap: ``heatmap_<family>_<kind>``."""
+    return f"heatmap_{family}_{kind}"
+
+
+def tidy(sensitivity: pd.DataFrame) -> pd.DataFrame:
+    """One row per family, trained type, kind of data, measured type and seed.
+
+    ``sensitivity`` is the collected measure_invariance output: ``model`` = ``<family>_<type>``,
+    ``pairs`` = ``<kind>__<type>``.
+    """
+    model = sensitivity["model"].str.partition("_")
+    pairs = sensitivity["pairs"].str.partition("__")
+    return pd.DataFrame(
+        {
+            "family": model[0].to_numpy(),
+            "trained_on": model[2].to_numpy(),
+            "kind": pairs[0].to_numpy(),
+            "transformation": pairs[2].to_numpy(),
+            "seed": sensitivity["seed"].to_numpy(),
+            VALUE: sensitivity[VALUE].to_numpy(),
+            "sensitivity_cosine": sensitivity["sensitivity_cosine"].to_numpy(),
+        }
+    )
+
+
+def relations(tidy_table: pd.DataFrame, types: list[str]) -> pd.DataFrame:
+    """Table 2's rows per family, kind and seed: Same (model t on t), Other (mean of the other
+    types' models on t), None (the ``none`` model on t), each averaged over the types t."""
+    rows = []
+    for (family, kind, seed), part in tidy_table.groupby(["family", "kind", "seed"]):
+        grid = part.pivot_table(index="trained_on", columns="transformation", values=VALUE)
+        same = np.mean([grid.loc[t, t] for t in types])
+        other = np.mean([grid.loc[[u for u in types if u != t], t].mean() for t in types])
+        none = np.mean([grid.loc[REFERENCE, t] for t in types])
+        for relation, value in zip(RELATIONS, (same, other, none), strict=True):
+            rows.append(
+                {"family": family, "kind": kind, "seed": seed, "relation": relation, VALUE: value}
+            )
+    return pd.DataFrame(rows)
+
+
+def pretraining_accuracy(**checkpoints: dict[str, dict]) -> pd.DataFrame:
+    """Each model's pretraining test accuracy per seed (``<family>_<type>`` = its checkpoints):
+    whether a model learned its task says how much invariance it could learn."""
+    return pd.DataFrame(
+        [
+            {
+                "family": name.partition("_")[0],
+                "trained_on": name.partition("_")[2],
+                "seed": int(checkpoint["seed"]),
+                "test_acc": float(checkpoint["test_acc"]),
+            }
+            for name, by_seed in checkpoints.items()
+            for checkpoint in by_seed.values()
+        ]
+    )
+
+
+def table2(
+    sensitivity: pd.DataFrame, pretraining: pd.DataFrame, grid: TransferGridParams
+) -> tuple[pd.DataFrame, str, Figure, pd.DataFrame]:
+    """Table 2 (mean ± sd over seeds), its bar chart, the findings in words, and every
+    sensitivity per model, type, kind of data and seed (``sensitivity.csv``)."""
+    data = tidy(sensitivity)
+    rel = relations(data, grid.types)
+    columns = [*KINDS, *grid.real_world]
+    names = [KIND_NAMES[k] for k in columns]
+    means, sds = {}, {}
+    for family in FAMILIES:
+        part = rel[rel["family"] == family].assign(kind=lambda d: d["kind"].map(KIND_NAMES))
+        means[family], sds[family] = mean_sd(part, "relation", "kind", VALUE, RELATIONS, names)
+    n_seeds = data["seed"].nunique()
+    csv = pd.concat(
+        [
+            long_table(means[f], sds[f], "sensitivity").assign(family=FAMILY_NAMES[f])
+            for f in FAMILIES
+        ],
+        ignore_index=True,
+    )[["family", "relation", "kind", "sensitivity_mean", "sensitivity_sd"]]
+    md = (
+        "## Table 2: how far invariance transfers\n\n"
+        "L2 sensitivity of the penultimate representation (0 = invariant, about 1 = as different as "
+        "unrelated inputs; lower = more invariant). Same: the model trained on transformation t, "
+        "measured on t; Other: the mean of the other types' models on t; None: the model trained "
+        "without transformations. Each averaged over the types t = "
+        f"{', '.join(grid.types)}; mean ± sd over {n_seeds} seed(s).\n\n"
+        + "".join(
+            f"**{FAMILY_NAMES[f]} models** (pretrained on "
+            f"{'objects' if f == 'images' else 'random patterns'})\n\n"
+            + markdown_table(means[f], sds[f], "{:.3f}", corner="relation \\ data")
+            + "\n"
+            for f in FAMILIES
+        )
+        + findings(means, sds, data, grid.types)
+        + _accuracy_table(pretraining, grid)
+    )
+    return csv, md, _bars(means, sds, n_seeds), data
+
+
+def _accuracy_table(pretraining: pd.DataFrame, grid: TransferGridParams) -> str:
+    acc = pretraining.assign(
+        family=pretraining["family"].map(FAMILY_NAMES), test_acc=pretraining["test_acc"] * 100
+    )
+    mean, sd = mean_sd(
+        acc, "trained_on", "family", "test_acc", list(grid.models()), list(FAMILY_NAMES.values())
+    )
+    return (
+        "\n### Pretraining test accuracy (%)\n\nOn the model's own pretraining task (30-way "
+        "classification of its objects resp. patterns under its transformation), mean ± sd over "
+        "seeds: a model that has not learned its task has had little reason to become invariant.\n\n"
+        + markdown_table(mean, sd, "{:.1f}", corner="trained on \\ family")
+    )
+
+
+def _bars(means: dict[str, pd.DataFrame], sds: dict[str, pd.DataFrame], n_seeds: int) -> Figure:
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(FAMILIES), figsize=(13, 4.2), sharey=True)
+    for ax, family in zip(axes, FAMILIES, strict=True):
+        mean, sd = means[family], sds[family]
+        x = np.arange(len(mean.columns))
+        for k, relation in enumerate(RELATIONS):
+            ax.bar(
+                x + (k - 1) * 0.27,
+                mean.loc[relation],
+                0.27,
+                yerr=sd.loc[relation],
+                capsize=3,
+                label=relation,
+            )
+        ax.set_xticks(x, mean.columns, rotation=15)
+        ax.set_title(f"{FAMILY_NAMES[family]} models", fontsize=10)
+        ax.set_ylabel("L2 sensitivity (lower = more invariant)")
+        ax.legend(fontsize=8)
+    fig.suptitle(f"Table 2: invariance transfer, mean ± sd over {n_seeds} seed(s)", fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def heatmaps(sensitivity: pd.DataFrame, grid: TransferGridParams) -> dict[str, Figure]:
+    """Figures 16-17: sensitivity of every model (row) to every transformation (column), one
+    heatmap per family and kind of data (mean ± sd over seeds)."""
+    data = tidy(sensitivity)
+    out = {}
+    for family in FAMILIES:
+        for kind in (*KINDS, *grid.real_world):
+            part = data[(data["family"] == family) & (data["kind"] == kind)]
+            mean, sd = mean_sd(
+                part, "trained_on", "transformation", VALUE, list(grid.models()), grid.types
+            )
+            out[heatmap_name(family, kind)] = heatmap_figure(
+                mean.to_numpy(),
+                [f"trained on {m}" for m in mean.index],
+                list(mean.columns),
+                f"{FAMILY_NAMES[family]} models on {KIND_NAMES[kind]} data\nL2 sensitivity "
+                f"(lower = more invariant),\nmean ± sd over {part['seed'].nunique()} seed(s)",
+                errors=sd.to_numpy(),
+                xlabel="transformation measured",
+                ylabel="model",
+                fmt="{:.2f}",
+                vmin=0.0,
+            )
+    return out
+
+
+def _margin(gap: float, spread: float) -> str:
+    return f"{gap / spread:.1f} sd" if spread > 0 else "sd n/a with one seed"
+
+
+def _gap(
+    mean: pd.DataFrame, sd: pd.DataFrame, kind: str, versus: str = "Other"
+) -> tuple[float, float]:
+    """``versus - Same`` on ``kind`` (the advantage on the own transformation) and its spread."""
+    value = float(mean.loc[versus, kind] - mean.loc["Same", kind])
+    return value, float(np.hypot(sd.loc[versus, kind], sd.loc["Same", kind]))
+
+
+def _verdict(ok: bool) -> str:
+    return "**holds**" if ok else "**does not hold at this size**"
+
+
+def findings(
+    means: dict[str, pd.DataFrame],
+    sds: dict[str, pd.DataFrame],
+    data: pd.DataFrame,
+    types: list[str],
+) -> str:
+    """The paper's findings (a)-(c), each checked against Table 2 per family of models.
+
+    The advantage of a model on its own transformation is ``Other - Same`` (positive = it is less
+    sensitive to its own transformation). Margins are in standard deviations over seeds of the
+    difference (sqrt(sd_a^2 + sd_b^2)); an advantage counts as kept where it exceeds one sd.
+    """
+    lines = ["### Findings (checked against the numbers above)\n"]
+    for family in FAMILIES:
+        lines += _family_findings(family, means[family], sds[family], data, types)
+    return "\n".join(lines) + "\n"
+
+
+def _family_findings(
+    family: str, mean: pd.DataFrame, sd: pd.DataFrame, data: pd.DataFrame, types: list[str]
+) -> list[str]:
+    ind, mild = KIND_NAMES["in_distribution"], KIND_NAMES["mild_ood"]
+    name = FAMILY_NAMES[family]
+    (g_in, s_in), (g_none, s_none) = _gap(mean, sd, ind), _gap(mean, sd, ind, "None")
+    diagonal = _diagonal_minima(data, family, "in_distribution", types)
+    listed = f" ({', '.join(diagonal)})" if diagonal else ""
+    a = (
+        f"- **{name} models, (a)** in distribution a model is least sensitive to the "
+        f"transformation it was trained on: Same {mean.loc['Same', ind]:.3f} vs Other "
+        f"{mean.loc['Other', ind]:.3f} (margin {g_in:.3f}, {_margin(g_in, s_in)}) and vs None "
+        f"{mean.loc['None', ind]:.3f} (margin {g_none:.3f}, {_margin(g_none, s_none)}); per type, "
+        f"the model trained on t is the least sensitive of all models to t for {len(diagonal)} of "
+        f"{len(types)} types{listed}: {_verdict(g_in > 0 and g_none > 0)}."
+    )
+    g_mild, s_mild = _gap(mean, sd, mild)
+    b = (
+        f"- **{name} models, (b)** the advantage (Other - Same) shrinks from in-distribution to "
+        f"mild OOD data ({g_in:.3f} -> {g_mild:.3f}, a drop of {g_in - g_mild:.3f}, "
+        f"{_margin(g_in - g_mild, float(np.hypot(s_in, s_mild)))}) but does not vanish on mild OOD "
+        f"data ({_margin(g_mild, s_mild)} above zero): {_verdict(s_mild < g_mild < g_in)}."
+    )
+    states, lost = [], []
+    for kind in [k for k in mean.columns if k not in (ind, mild)]:
+        g, spread = _gap(mean, sd, kind)
+        if g <= spread:
+            lost.append(kind)
+        states.append(f"{kind} {g:.3f} ({_margin(g, spread)}, {'kept' if g > spread else 'lost'})")
+    where = (
+        f"it is lost on {', '.join(lost)}"
+        if lost
+        else "it is kept on all of them (the paper finds it reduced but kept)"
+    )
+    c = (
+        f"- **{name} models, (c)** further from the pretraining data the advantage is: "
+        f"{'; '.join(states)}. An advantage within one sd of zero counts as lost: {where}."
+    )
+    return [a, b, c]
+
+
+def _diagonal_minima(data: pd.DataFrame, family: str, kind: str, types: list[str]) -> list[str]:
+    """The types t whose model is (on the mean over seeds) the least sensitive of all models to t."""
+    part = data[(data["family"] == family) & (data["kind"] == kind)]
+    grid = part.pivot_table(index="trained_on", columns="transformation", values=VALUE)
+    return [t for t in types if grid[t].idxmin() == t]
