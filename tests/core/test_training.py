@@ -168,3 +168,17 @@ def test_augmented_training_set_is_redrawn_every_epoch_and_reproducibly():
         seen[epoch] = torch.cat([x for x, _ in loader])
     assert not torch.equal(seen[0].sort(0).values, seen[1].sort(0).values)
     assert EpochAugmentation.of(make_squares(4, 0)) is None
+
+
+def test_narrow_model_trains_on_odd_batch_sizes_on_the_cpu():
+    # PyTorch 2.14's channels_last backward of a width-0.125 ResNet-18 corrupted memory on a batch
+    # of 9 (the process died); the CPU uses the standard layout. In a subprocess, so a crash fails
+    # this test instead of ending the suite.
+    code = (
+        "import torch; from transfer_invariance.core.models import build_model; "
+        "from transfer_invariance.core.training import NormalizedModel; "
+        "net = NormalizedModel(build_model('resnet18', 5, 0.125, 32), [0.5] * 3, [0.25] * 3); "
+        "x = torch.randint(0, 256, (9, 3, 32, 32), dtype=torch.uint8); "
+        "[net(x).sum().backward() for _ in range(3)]"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)

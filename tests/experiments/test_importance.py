@@ -2,6 +2,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from fake_cifar import write_fake_cifar
 
 from transfer_invariance.core import base_images as bi
 from transfer_invariance.core.transforms import TRANSFORMS
@@ -170,28 +171,8 @@ def test_bad_importance_parameters_fail_before_any_work(kedro_project, override,
     assert [p for p in Path("data").rglob("*") if p.is_file()] == []
 
 
-def _fake_cifar10(root: Path, per_batch: int = 60) -> None:
-    """A CIFAR-10 folder with ``per_batch`` random images per batch file (labels cycle 0..9)."""
-    import pickle
-
-    import numpy as np
-
-    from transfer_invariance.core.cifar import CIFAR_INFO
-
-    info = CIFAR_INFO["cifar10"]
-    folder = root / info.folder
-    folder.mkdir(parents=True)
-    rng = np.random.default_rng(0)
-    for member in (*info.train_files, *info.test_files):
-        data = rng.integers(0, 256, size=(per_batch, 3072), dtype=np.uint8)
-        labels = [i % 10 for i in range(per_batch)]
-        (folder / member).write_bytes(pickle.dumps({"data": data, info.label_key: labels}))
-    names = [f"class{i}" for i in range(10)]
-    (folder / info.meta_file).write_bytes(pickle.dumps({info.names_key: names}))
-
-
 def test_real_world_grid_runs_on_a_fake_cifar_archive_with_augmentations(kedro_project):
-    _fake_cifar10(Path("data/01_raw"))
+    write_fake_cifar(Path("data/01_raw"), "cifar10", 60)
     block = TINY["importance"]
     params = {
         **block,
@@ -242,7 +223,7 @@ def test_real_world_pretraining_sets_are_stratified_and_augmented_per_epoch(tmp_
         RealWorldDataParams,
     )
 
-    _fake_cifar10(tmp_path)
+    write_fake_cifar(tmp_path, "cifar10", 60)
     rw = RealWorldDataParams(
         dataset="cifar10", cifar_root=str(tmp_path), n_target_objects=3, n_other_objects=3,
         val_per_class=2,

@@ -1,7 +1,7 @@
 """The training loop (``fit``), pretraining from scratch (``pretrain``) and evaluation.
 
 Conversion to float and per-channel normalisation happen on the device inside ``NormalizedModel``;
-inputs are channels_last; bf16 autocast on CUDA only. ``lightning`` is imported inside functions
+inputs are channels_last and bf16 autocast is used on CUDA only. ``lightning`` is imported inside functions
 only (it costs seconds at import time).
 """
 
@@ -28,7 +28,7 @@ from .data import (
     num_classes_of,
     resolve_device,
 )
-from .model import NormalizedModel, channel_stats, cpu_state_dict
+from .model import NormalizedModel, channel_stats, cpu_state_dict, memory_format
 from .module import make_module
 from .progress import EpochProgress, quiet_lightning
 
@@ -102,7 +102,7 @@ def fit(
     device = resolve_device(config.device)
     label = desc if desc is not None else f"train | seed {config.seed}"
     with torch_threads(config.num_threads):
-        net.to(device).to(memory_format=torch.channels_last)
+        net.to(device).to(memory_format=memory_format(device))
         train_loader = device_loader(
             train, config.batch_size, config.seed, True, device, EpochAugmentation.of(train)
         )

@@ -29,12 +29,19 @@ def channel_stats(images: torch.Tensor, chunk: int = 4096) -> tuple[list[float],
     return mean.tolist(), std.tolist()
 
 
+def memory_format(device: torch.device) -> torch.memory_format:
+    """channels_last on CUDA (faster convolutions); the standard layout on the CPU, where
+    PyTorch 2.14's channels_last backward of narrow CNNs corrupts memory for some batch sizes
+    (e.g. a width-0.125 ResNet-18 on a batch of 9 ends the process)."""
+    return torch.channels_last if device.type == "cuda" else torch.contiguous_format
+
+
 class NormalizedModel(nn.Module):
     """Wraps a classifier so that it takes raw images.
 
     ``forward``/``features`` accept uint8 images [N, 3, H, W] in 0..255 (or float in [0, 1]); they
     are converted to float, normalised with the stored per-channel ``mean``/``std`` ([0, 1] scale)
-    and made channels_last, all on the model's device. ``model`` is the bare classifier.
+    and, on a GPU, made channels_last, all on the model's device. ``model`` is the bare classifier.
     """
 
     def __init__(self, model: nn.Module, mean: list[float], std: list[float]):
@@ -55,7 +62,7 @@ class NormalizedModel(nn.Module):
         x = x.to(self.mean.device, non_blocking=True)
         x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
         x = (x - self.mean) / self.std
-        return x.contiguous(memory_format=torch.channels_last)
+        return x.contiguous(memory_format=memory_format(x.device))
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.model.features(self.normalize(x))
@@ -80,7 +87,7 @@ def load_model(checkpoint: dict, device: str | torch.device = "cpu") -> Normaliz
     model.load_state_dict(checkpoint["state_dict"])
     net = NormalizedModel(model, list(checkpoint["mean"]), list(checkpoint["std"]))
     dev = resolve_device(device) if isinstance(device, str) else device
-    return net.to(dev).to(memory_format=torch.channels_last).eval()
+    return net.to(dev).to(memory_format=memory_format(dev)).eval()
 
 
 def cpu_state_dict(module: nn.Module) -> dict[str, torch.Tensor]:
