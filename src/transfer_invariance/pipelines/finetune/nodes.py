@@ -7,6 +7,7 @@ import pandas as pd
 from transfer_invariance.core.finetune import finetune
 from transfer_invariance.core.probe import probe
 from transfer_invariance.core.tracking import nested_run, run_name, scope
+from transfer_invariance.core.training import resolve_device
 from transfer_invariance.pipelines.common import seed_of, subset
 from transfer_invariance.pipelines.params import FinetuneParams
 
@@ -35,16 +36,22 @@ def finetune_models(
             splits = data[key]
             for n in finetune_params.n_samples:
                 train = subset(splits["train"], n, seed)
-                name = run_name(f"finetune on {target} ({n}) | {key}")
+                name = run_name(f"finetune on {target} ({n}) | seed {seed}")
                 params = {
                     "model": scope(),
                     "target": target,
                     "seed": seed,
                     "n_samples": n,
                     **config.to_dict(),
+                    "device": str(resolve_device(config.device)),
                     "probe": probe_cfg.to_dict(),
                 }
-                tags = {"stage": "finetune", "condition": scope(), "target": target, "seed": key}
+                tags = {
+                    "stage": "finetune",
+                    "condition": scope(),
+                    "target": target,
+                    "seed": str(seed),
+                }
                 with nested_run(name, params, tags) as run_id:
                     start = probe(
                         checkpoint,

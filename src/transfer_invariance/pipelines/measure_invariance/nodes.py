@@ -38,8 +38,15 @@ def measure_sensitivity(
                 "n_pairs": int(seed_pairs["a"]["images"].shape[0]),
                 **invariance.model_dump(),
             }
-            tags = {"stage": "measure_invariance", "condition": scope(), "pairs": name, "seed": key}
-            with nested_run(run_name(f"sensitivity to {name} | {key}"), params, tags) as run_id:
+            tags = {
+                "stage": "measure_invariance",
+                "condition": scope(),
+                "pairs": name,
+                "seed": str(seed),
+            }
+            with nested_run(
+                run_name(f"sensitivity to {name} | seed {seed}"), params, tags
+            ) as run_id:
                 a, b = pair_representations(model, seed_pairs, invariance.batch_size, device)
                 scores = {
                     "sensitivity_l2": sensitivity_l2(

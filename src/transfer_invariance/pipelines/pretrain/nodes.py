@@ -11,7 +11,7 @@ import torch
 
 from transfer_invariance.core.fingerprint import fingerprint
 from transfer_invariance.core.tracking import log_artifact, log_metrics, nested_run, scope
-from transfer_invariance.core.training import evaluate, load_model, pretrain
+from transfer_invariance.core.training import evaluate, load_model, pretrain, resolve_device
 from transfer_invariance.datasets.checkpoints import Deferred
 from transfer_invariance.pipelines.common import seed_of
 from transfer_invariance.pipelines.params import TrainingParams
@@ -30,6 +30,7 @@ def pretrain_one(
         "arch": training.arch,
         "width": training.width,
         **config.to_dict(),
+        "device": str(resolve_device(config.device)),  # the device used, not "auto"
         "n_train": int(splits["train"]["labels"].numel()),
         "dataset": splits["train"]["meta"].get("name", ""),
     }

@@ -6,6 +6,7 @@ import pandas as pd
 
 from transfer_invariance.core.probe import probe
 from transfer_invariance.core.tracking import nested_run, run_name, scope
+from transfer_invariance.core.training import resolve_device
 from transfer_invariance.pipelines.common import seed_of
 from transfer_invariance.pipelines.params import ProbeParams
 
@@ -24,15 +25,16 @@ def probe_models(
         cache: dict = {}  # targets sharing images (e.g. C+O with C or O labels) share representations
         for target, data in targets.items():
             splits = data[key]
-            name = run_name(f"probe on {target} | {key}")
+            name = run_name(f"probe on {target} | seed {seed}")
             params = {
                 "model": scope(),
                 "target": target,
                 "seed": seed,
                 "arch": checkpoint["arch"],
                 **config.to_dict(),
+                "device": str(resolve_device(config.device)),
             }
-            tags = {"stage": "probe", "condition": scope(), "target": target, "seed": key}
+            tags = {"stage": "probe", "condition": scope(), "target": target, "seed": str(seed)}
             with nested_run(name, params, tags) as run_id:
                 result = probe(
                     checkpoint,
