@@ -25,7 +25,20 @@ def project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "data").mkdir()
     (tmp_path / "src").mkdir()  # the package itself is installed; Kedro only checks the folder
     monkeypatch.chdir(tmp_path)
+    _fresh_mlflow_stores()
     return tmp_path
+
+
+def _fresh_mlflow_stores() -> None:
+    """MLflow caches its store and database engine by URI: "sqlite:///mlflow.db" would keep
+    pointing at the database of the first test's folder. Each test's project gets its own."""
+    from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
+    from mlflow.tracking._tracking_service.registry import TrackingStoreRegistry
+
+    TrackingStoreRegistry._get_store_with_resolved_uri.cache_clear()
+    for engine in SqlAlchemyStore._engine_map.values():
+        engine.dispose()
+    SqlAlchemyStore._engine_map.clear()
 
 
 @pytest.fixture
@@ -42,15 +55,7 @@ def kedro_project(project_dir: Path) -> Iterator[Callable[..., dict[str, Any]]]:
         from kedro.framework.project import configure_project
         from kedro.framework.session import KedroSession
         from kedro.framework.startup import bootstrap_project
-        from mlflow.store.tracking.sqlalchemy_store import SqlAlchemyStore
-        from mlflow.tracking._tracking_service.registry import TrackingStoreRegistry
 
-        # MLflow caches its store and database engine by URI: "sqlite:///mlflow.db" would keep
-        # pointing at the database of the first test's folder. Each test's project gets its own.
-        TrackingStoreRegistry._get_store_with_resolved_uri.cache_clear()
-        for engine in SqlAlchemyStore._engine_map.values():
-            engine.dispose()
-        SqlAlchemyStore._engine_map.clear()
         bootstrap_project(tmp_path)
         configure_project("transfer_invariance")
         with KedroSession.create(
