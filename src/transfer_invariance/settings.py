@@ -20,6 +20,12 @@ logging.getLogger("py.warnings").addFilter(
     lambda record: not any(text in record.getMessage() for text in QUIET)
 )
 
+# kedro-viz's dataset statistics need its catalog hook, which never runs in a ParallelRunner
+# worker: there it warns once per saved dataset (the statistics are only missing from kedro viz)
+logging.getLogger("kedro_viz.integrations.kedro.hooks").addFilter(
+    lambda record: "has no attribute 'datasets'" not in record.getMessage()
+)
+
 HOOKS = (ProjectSetupHook(), ParameterCheckHook(), TrackingHook())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
