@@ -20,12 +20,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, get_type_hints
 
+import pandas as pd
 from kedro.framework.hooks import hook_impl
 from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from transfer_invariance.core import tracking
+from transfer_invariance.core.reporting import headline_metrics
 from transfer_invariance.errors import (
     MissingInputError,
     ParameterError,
@@ -141,7 +143,8 @@ class TrackingHook:
     (``kill -9``) are marked KILLED; the run's id goes into the environment, so trainings in
     worker threads nest under it (``tracking.parent_run``); nested runs
     are named after the running node's namespace; the tables and figures of ``data/08_reporting``
-    are logged as artifacts of the run by its id once the run is over, and the log ends with where
+    are logged as artifacts of the run by its id once the run is over (and the numbers of the
+    tables named in the ``headline_tables`` parameter as its metrics), and the log ends with where
     they are. (kedro-mlflow's artifact datasets cannot be pickled for ``ParallelRunner``.)
     """
 
@@ -174,11 +177,16 @@ class TrackingHook:
 
     @hook_impl
     def after_pipeline_run(self, pipeline: Pipeline, catalog: Any) -> None:
+        headline = catalog.load("parameters").get("headline_tables") or {}
         folders: dict[str, list[str]] = {}
         for name in sorted(pipeline.all_outputs()):
             path = _reporting_path(catalog, name)
             if path is not None and path.exists():
                 tracking.log_artifact(self._run_id, str(path), path.parent.name)
+                if path.suffix == ".csv" and path.stem in headline.get(path.parent.name, []):
+                    table = pd.read_csv(path)
+                    prefix = f"{path.parent.name}/{path.stem}"
+                    tracking.log_metrics(self._run_id, headline_metrics(table, prefix))
                 shown = str(path)[str(path).index(REPORTING) :]
                 folder, _, file = shown.rpartition("/")
                 folders.setdefault(folder, []).append(file)

@@ -171,6 +171,11 @@ def test_the_thread_runner_runs_every_training_and_tracks_it_under_the_run(kedro
     assert {r.data.tags["mlflow.parentRunId"] for r in trainings} == {parent.info.run_id}
     artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(parent.info.run_id, "harm")}
     assert "harm/table1.md" in artifacts
+    table1 = pd.read_csv("data/08_reporting/harm/table1.csv")  # every cell a metric of the run
+    metrics = mlflow.MlflowClient().get_run(parent.info.run_id).data.metrics
+    co_c = table1[(table1["model"] == "C+O/C") & (table1["column"] == "O/O")]["value_mean"]
+    assert metrics["harm/table1/CO-C/O-O"] == float(co_c.iloc[0])
+    assert len([m for m in metrics if m.startswith("harm/table1/")]) == len(table1)
 
 
 def test_each_seed_draws_its_own_objects_from_all_base_objects():

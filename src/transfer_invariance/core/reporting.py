@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import pandas as pd
@@ -62,3 +63,33 @@ def markdown_table(
             cells.append(text)
         lines.append("| " + " | ".join([str(row)] + cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _metric_part(value: object) -> str:
+    """One level of an MLflow metric name: MLflow allows letters, digits and ``_-. :/``."""
+    text = str(value).replace("+", "").replace("/", "-")
+    return re.sub(r"[^A-Za-z0-9_\-. :]", "_", text).strip() or "_"
+
+
+def headline_metrics(table: pd.DataFrame, prefix: str) -> dict[str, float]:
+    """Every number of a report table as ``{"<prefix>/<row keys>/<value>": number}``.
+
+    The row keys are the table's text columns; the values are its ``*_mean`` columns (the
+    ``*_sd`` ones are left out) or, without any, its numeric columns. A value column's name is
+    left out of the metric name when there is only one. Empty cells are skipped. These are the
+    numbers logged on a run, so that two runs can be compared side by side in the MLflow UI.
+    """
+    keys = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
+    values = [c for c in table.columns if str(c).endswith("_mean")] or [
+        c for c in table.columns if c not in keys and not str(c).endswith("_sd")
+    ]
+    out: dict[str, float] = {}
+    for _, row in table.iterrows():
+        for value in values:
+            if pd.isna(row[value]):
+                continue
+            parts = [prefix, *(_metric_part(row[k]) for k in keys)]
+            if len(values) > 1:
+                parts.append(_metric_part(str(value).removesuffix("_mean")))
+            out["/".join(parts)] = float(row[value])
+    return out

@@ -7,8 +7,8 @@
   file descriptor or file name); when Kedro's ``ParallelRunner`` hands a node's output to its
   manager that call never returned (seen with both of torch's sharing strategies). Pickled by
   value (the bytes ``torch.save`` writes), a tensor costs one copy and never hangs.
-- A number of CPU threads that, summed over the workers, does not exceed the cores: more threads
-  than cores slows every training down.
+- A set number of torch CPU threads: the same as a sequential run for identical results, or a
+  share of the cores for speed (see ``runners.ParallelRunner``).
 - The run's MLflow run active, as in the main process: the trainings nest under it and what
   kedro-mlflow logs for a node goes to it (with no active run, mlflow would start a new one).
 - mlflow's notice about type hints of ``predict`` (printed on import, nothing a user can act on)
@@ -63,7 +63,9 @@ def start_worker(package: str, logging_config: dict[str, Any] | None, threads: i
     if parent:
         import mlflow
 
-        mlflow.start_run(run_id=parent)
+        active = mlflow.active_run()
+        if active is None or active.info.run_id != parent:
+            mlflow.start_run(run_id=parent, nested=active is not None)
     # Kedro 1.7 sets up a spawned worker again before each node, passing its LOGGING object to
     # itself (``LOGGING.configure(LOGGING)``), which ends in a RecursionError. It does so only when
     # the worker's start method is "spawn" or "forkserver"; this worker is set up already.

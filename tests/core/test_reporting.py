@@ -1,0 +1,27 @@
+import pandas as pd
+
+from transfer_invariance.core.reporting import headline_metrics, long_table
+
+
+def test_headline_metrics_name_every_mean_by_its_row_and_skip_sds_and_gaps():
+    mean = pd.DataFrame(
+        {"C/C": [11.0, 15.0], "sensitivity to O": [0.3, None]}, index=["C/C", "C+O/C"]
+    )
+    sd = mean.fillna(0) * 0 + 1
+    mean.index.name, sd.index.name = "model", "model"
+    table = long_table(mean, sd, "value")
+    table.columns = ["model", "column", "value_mean", "value_sd"]
+    metrics = headline_metrics(table, "harm/table1")
+    assert metrics == {
+        "harm/table1/C-C/C-C": 11.0,
+        "harm/table1/C-C/sensitivity to O": 0.3,
+        "harm/table1/CO-C/C-C": 15.0,
+    }
+
+
+def test_headline_metrics_keep_the_value_name_when_a_row_has_several():
+    table = pd.DataFrame({"factor": ["arch"], "gap": [30.0], "spread_same": [3.6]})
+    assert headline_metrics(table, "importance/spread") == {
+        "importance/spread/arch/gap": 30.0,
+        "importance/spread/arch/spread_same": 3.6,
+    }
