@@ -68,3 +68,17 @@ def test_a_resumed_run_links_the_trainings_it_reuses(kedro_project):
     reused = {k: v for k, v in parent.data.tags.items() if k.startswith("reused.")}
     assert set(reused.values()) == trained
     assert any(k.endswith("pretrain/rotate_model/checkpoints/seed_0") for k in reused)
+
+
+def test_every_headline_table_is_a_report_table_of_its_experiment(registered):
+    """The tables whose numbers become metrics of the run exist under the names configured."""
+    import yaml
+
+    from tests.conftest import REPO
+
+    headline = yaml.safe_load((REPO / "conf/base/parameters.yml").read_text())["headline_tables"]
+    pipelines = registered()
+    for experiment, tables in headline.items():
+        outputs = pipelines[experiment].all_outputs()
+        for table in tables:
+            assert f"{experiment}.report.{table}_csv" in outputs, (experiment, table)

@@ -25,3 +25,18 @@ def test_headline_metrics_keep_the_value_name_when_a_row_has_several():
         "importance/spread/arch/gap": 30.0,
         "importance/spread/arch/spread_same": 3.6,
     }
+
+
+def test_headline_metrics_average_a_per_seed_table_over_its_seeds():
+    table = pd.DataFrame(
+        {
+            "factor": ["arch", "arch", "arch", "arch"],
+            "seed": [0, 1, 0, 1],
+            "quantity": ["same - different gap"] * 2 + ["spread within same"] * 2,
+            "value": [30.0, 20.0, 3.0, 5.0],
+        }
+    )
+    assert headline_metrics(table, "importance/spread") == {
+        "importance/spread/arch/same - different gap": 25.0,
+        "importance/spread/arch/spread within same": 4.0,
+    }

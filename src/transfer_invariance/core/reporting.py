@@ -75,14 +75,17 @@ def headline_metrics(table: pd.DataFrame, prefix: str) -> dict[str, float]:
     """Every number of a report table as ``{"<prefix>/<row keys>/<value>": number}``.
 
     The row keys are the table's text columns; the values are its ``*_mean`` columns (the
-    ``*_sd`` ones are left out) or, without any, its numeric columns. A value column's name is
-    left out of the metric name when there is only one. Empty cells are skipped. These are the
-    numbers logged on a run, so that two runs can be compared side by side in the MLflow UI.
+    ``*_sd`` ones are left out) or, without any, its numeric columns. A table with a ``seed``
+    column is averaged over seeds first. A value column's name is left out of the metric name
+    when there is only one. Empty cells are skipped. These are the numbers logged on a run, so
+    that two runs can be compared side by side in the MLflow UI.
     """
     keys = [c for c in table.columns if not pd.api.types.is_numeric_dtype(table[c])]
     values = [c for c in table.columns if str(c).endswith("_mean")] or [
-        c for c in table.columns if c not in keys and not str(c).endswith("_sd")
+        c for c in table.columns if c not in keys and c != "seed" and not str(c).endswith("_sd")
     ]
+    if "seed" in table.columns and keys:
+        table = table.groupby(keys, sort=False)[values].mean().reset_index()
     out: dict[str, float] = {}
     for _, row in table.iterrows():
         for value in values:
