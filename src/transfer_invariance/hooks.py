@@ -152,7 +152,7 @@ class TrackingHook:
         self._run_id: str | None = None
 
     @hook_impl
-    def before_pipeline_run(self) -> None:
+    def before_pipeline_run(self, pipeline: Pipeline, catalog: Any) -> None:
         import mlflow
 
         active = mlflow.active_run()
@@ -160,6 +160,21 @@ class TrackingHook:
         if active is None:
             return
         mlflow.set_tags(tracking.process_tags())
+        # kedro-mlflow logs a typed block as one string ("harm.training: epochs=3 ..."); its
+        # fields one by one (harm.training.epochs = 3) can be searched and compared across runs
+        typed = {
+            dataset.removeprefix("params:"): catalog.load(dataset)
+            for node in pipeline.nodes
+            for dataset, annotation in _param_annotations(node).items()
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+        }
+        fields = {
+            name: value.model_dump(mode="json") if isinstance(value, BaseModel) else value
+            for name, value in typed.items()
+        }
+        tracking.log_params(
+            self._run_id, {k: v for k, v in fields.items() if isinstance(v, Mapping)}
+        )
         os.environ[tracking.PARENT_RUN_ENV] = active.info.run_id
         for name in tracking.mark_abandoned_runs():
             logger.warning(

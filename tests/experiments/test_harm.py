@@ -174,8 +174,10 @@ def test_the_thread_runner_runs_every_training_and_tracks_it_under_the_run(kedro
     table1 = pd.read_csv("data/08_reporting/harm/table1.csv")  # every cell a metric of the run
     metrics = mlflow.MlflowClient().get_run(parent.info.run_id).data.metrics
     co_c = table1[(table1["model"] == "C+O/C") & (table1["column"] == "O/O")]["value_mean"]
-    assert metrics["harm/table1/CO-C/O-O"] == float(co_c.iloc[0])
+    assert metrics["harm/table1/CO-C/O-O"] == pytest.approx(float(co_c.iloc[0]))
     assert len([m for m in metrics if m.startswith("harm/table1/")]) == len(table1)
+    params = mlflow.MlflowClient().get_run(parent.info.run_id).data.params
+    assert params["harm.training.epochs"] == "1"  # a typed block's fields, one by one
 
 
 def test_each_seed_draws_its_own_objects_from_all_base_objects():

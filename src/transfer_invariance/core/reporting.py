@@ -94,5 +94,5 @@ def headline_metrics(table: pd.DataFrame, prefix: str) -> dict[str, float]:
             parts = [prefix, *(_metric_part(row[k]) for k in keys)]
             if len(values) > 1:
                 parts.append(_metric_part(str(value).removesuffix("_mean")))
-            out["/".join(parts)] = float(row[value])
+            out["/".join(parts)] = round(float(row[value]), 6)  # float32 noise off
     return out

@@ -82,7 +82,6 @@ def nested_run(
     if parent is None:
         yield None
         return
-    from mlflow.entities import Param
     from mlflow.utils.mlflow_tags import MLFLOW_PARENT_RUN_ID, MLFLOW_RUN_NAME
 
     client = _client()
@@ -90,9 +89,7 @@ def nested_run(
     all_tags.update({str(k): str(v) for k, v in (tags or {}).items()})
     run = client.create_run(parent[1], tags=all_tags, run_name=name)
     run_id = run.info.run_id
-    flat = [Param(k, v) for k, v in flatten(params).items()]
-    for i in range(0, len(flat), _BATCH):
-        client.log_batch(run_id, params=flat[i : i + _BATCH])
+    log_params(run_id, params)
     status = "FINISHED"
     try:
         yield run_id
@@ -101,6 +98,17 @@ def nested_run(
         raise
     finally:
         client.set_terminated(run_id, status)
+
+
+def log_params(run_id: str | None, params: Mapping[str, Any]) -> None:
+    """Log (nested) parameters flattened to ``a.b.c`` keys (no-op when ``run_id`` is None)."""
+    if run_id is None:
+        return
+    from mlflow.entities import Param
+
+    flat = [Param(k, v) for k, v in flatten(params).items()]
+    for i in range(0, len(flat), _BATCH):
+        _client().log_batch(run_id, params=flat[i : i + _BATCH])
 
 
 def log_metrics(run_id: str | None, metrics: Mapping[str, float], step: int | None = None) -> None:
