@@ -11,25 +11,25 @@ a real cluster:
 
 - Persisted datasets go through the catalog (the same absolute paths on every machine: a shared data
   folder); in-memory ones (``MemoryDataset``) are Dask futures, moved by Dask from the worker that
-  made them to the worker that needs them, and forgotten once every consumer has run.
+  made them to the worker that reads them, and forgotten once every reader has run.
 - Nothing is taken from the worker's environment: each task carries the project's package name,
   logging configuration, the MLflow tracking URI, the id of the run's MLflow run (trainings nest
   under it) and the torch threads for its worker, and sets the worker up with
   ``workers.start_worker`` once per process and run (and per thread for MLflow's active run).
-- Kedro's ``--only-missing-outputs`` works as with any runner (the filtering happens here, before
-  any task is submitted); a failed node stops the run, cancels what has not run and names the nodes
-  to resume from.
+- Kedro's ``--only-missing-outputs`` works as with any runner (the filtering happens before any
+  task is submitted); a failed node fails the run with its own error, what has not started never
+  runs, and the log names the nodes to resume from.
 """
 
 from __future__ import annotations
 
-import logging
 import operator
 import os
 import threading
 import uuid
 from collections import Counter
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from distributed import Client, as_completed, get_worker
@@ -50,11 +50,9 @@ if TYPE_CHECKING:
     from kedro.pipeline.node import Node
     from pluggy import PluginManager
 
-logger = logging.getLogger(__name__)
-
-# What this worker process was last set up for (package, logging, threads, tracking URI, run):
-# ``start_worker`` runs again only when a task brings something else, e.g. the next kedro run.
-_set_up_for: tuple | None = None
+# What this worker process was last set up for; ``start_worker`` runs again only when a task
+# brings something else (the next kedro run) or runs in a thread without the run's MLflow run.
+_set_up_for: _WorkerSetup | None = None
 _set_up_lock = threading.Lock()
 
 
@@ -64,18 +62,21 @@ class DaskRunner(AbstractRunner):
     def __init__(
         self,
         client_args: Mapping[str, Any] | None = None,
-        torch_threads: int | None = None,
+        threads: int | None = None,
         is_async: bool = False,
     ) -> None:
-        """``client_args``: keyword arguments of ``distributed.Client`` (``address``: the
-        scheduler; without one, and without ``DASK_SCHEDULER_ADDRESS``, a ``LocalCluster`` for the
-        run, sized by the other arguments, e.g. ``n_workers``). ``torch_threads``: torch CPU
-        threads of a node; by default a machine's cores shared among the Dask threads on it."""
+        """``client_args``: keyword arguments of ``distributed.Client``: ``address``, the
+        scheduler's; without one (and without ``DASK_SCHEDULER_ADDRESS``) a ``LocalCluster`` for
+        the run, sized by the others (``n_workers``, ``threads_per_worker``).
+
+        ``threads``: torch CPU threads of each node. By default a machine's cores shared among
+        the Dask threads of the workers on it. A sequential run with the same number of threads
+        gives identical numbers (CPU kernels round by their thread count)."""
+        if threads is not None and (isinstance(threads, bool) or int(threads) < 1):
+            raise ValueError(f"DaskRunner: threads = {threads!r}; use an integer >= 1.")
         super().__init__(is_async=is_async)
         self._client_args = dict(client_args or {})
-        if torch_threads is not None and torch_threads < 1:
-            raise ValueError(f"torch_threads must be >= 1, got {torch_threads}")
-        self._torch_threads = torch_threads
+        self._threads = int(threads) if threads is not None else None
 
     def _get_executor(self, max_workers: int) -> None:
         return None  # the cluster is the executor (see ``_run``)
@@ -87,22 +88,23 @@ class DaskRunner(AbstractRunner):
         hook_manager: PluginManager | None = None,
         run_id: str | None = None,
     ) -> None:
-        """Submit every node at once, each after the nodes it depends on; wait for all of them."""
+        """Connect to the cluster (or start one), run the pipeline there, disconnect."""
         from kedro.framework.project import LOGGING, PACKAGE_NAME
 
         parent = tracking.parent_run()
-        setup = _WorkerSetup(
-            package=PACKAGE_NAME or "transfer_invariance",
-            logging_config=dict(LOGGING),
-            tracking_uri=_tracking_uri(),
-            parent_run=parent[0] if parent else None,
-        )
         with Client(**self._client_args) as client:
             self._logger.info(
-                "Dask cluster: %s (dashboard %s)", client.scheduler.address, client.dashboard_link
+                "Dask cluster: %s (dashboard: %s)", client.scheduler.address, client.dashboard_link
             )
-            threads = {} if self._torch_threads is not None else _threads_per_worker(client)
-            self._run_on(client, pipeline, catalog, run_id, setup, threads)
+            setup = _WorkerSetup(
+                package=PACKAGE_NAME or "transfer_invariance",
+                logging_config=dict(LOGGING),
+                tracking_uri=_tracking_uri(),
+                parent_run=parent[0] if parent else None,
+                threads=self._threads,
+                threads_by_worker={} if self._threads else share_cores(client.run(_worker_slots)),
+            )
+            self._run_on(client, pipeline, catalog, run_id, setup)
 
     def _run_on(
         self,
@@ -111,8 +113,8 @@ class DaskRunner(AbstractRunner):
         catalog: CatalogProtocol,
         run_id: str | None,
         setup: _WorkerSetup,
-        threads: dict[str, int],
     ) -> None:
+        """Submit every node at once, each after the nodes it depends on; wait for all of them."""
         nodes = pipeline.nodes  # in topological order: a node's dependencies come before it
         in_memory = {
             name
@@ -120,7 +122,7 @@ class DaskRunner(AbstractRunner):
             if getattr(catalog.get(name), "_EPHEMERAL", False)
         }
         dependencies = pipeline.node_dependencies
-        prefix = uuid.uuid4().hex[:8]
+        run = uuid.uuid4().hex[:8]  # task keys must be unique on the scheduler
         node_futures: dict[Future, Node] = {}
         finished: dict[Node, Future] = {}
         datasets: dict[str, Future] = {}
@@ -128,43 +130,40 @@ class DaskRunner(AbstractRunner):
             future = client.submit(
                 _run_node,
                 node,
-                catalog,
+                catalog,  # each task gets its own copy
                 {name: datasets[name] for name in node.inputs if name in datasets},
                 [finished[n] for n in dependencies[node]],
                 sorted(in_memory & set(node.outputs)),
                 setup,
-                threads,
-                self._torch_threads,
                 self._is_async,
                 run_id,
-                key=f"{node.name}-{prefix}",
-                pure=False,
+                key=f"node-{node.name}-{run}",
             )
             node_futures[future] = node
-            # tiny futures: "node done" (an order for the nodes after it) and one per in-memory
-            # output (so a node receives the outputs it reads, not all outputs of a node before it)
-            finished[node] = client.submit(_done, future, key=f"done-{node.name}-{prefix}")
+            # small futures: "the node has finished" (orders the nodes after it) and one per
+            # in-memory output (a node receives what it reads, not all that a node before it made)
+            finished[node] = client.submit(_done, future, key=f"done-{node.name}-{run}")
             for name in in_memory & set(node.outputs):
                 datasets[name] = client.submit(
-                    operator.getitem, future, name, key=f"{name}-{prefix}"
+                    operator.getitem, future, name, key=f"data-{name}-{run}"
                 )
-        # Dask keeps what pending tasks need; only the pipeline's free outputs are fetched here.
+        # The scheduler keeps what submitted tasks still need; only the pipeline's free outputs
+        # are held here, to be fetched.
         free = {name: datasets[name] for name in pipeline.outputs() & datasets.keys()}
         finished.clear()
         datasets.clear()
 
         load_counts = Counter(name for node in nodes for name in node.inputs)
         done_nodes: set[Node] = set()
-        remaining = set(node_futures)
         for future in as_completed(list(node_futures)):
-            remaining.discard(future)
             node = node_futures.pop(future)
             if future.status != "finished":
-                client.cancel(list(remaining))
+                # the futures go when the client closes, and with them the tasks that have not
+                # started (``Client.cancel`` trips over the futures released above)
+                node_futures.clear()
                 self._suggest_resume_scenario(pipeline, done_nodes, catalog)
-                future.result()  # raises the node's exception
+                future.result()  # raises the node's error
                 raise RuntimeError(f"Dask task of node '{node.name}': {future.status}")
-            del future
             done_nodes.add(node)
             for name in set(node.outputs) & free.keys():
                 catalog.save(name, free.pop(name).result())
@@ -173,23 +172,20 @@ class DaskRunner(AbstractRunner):
             self._release_datasets(node, catalog, load_counts, pipeline)
 
 
+@dataclass(frozen=True, eq=True)
 class _WorkerSetup:
-    """What a worker needs from the process that started the run (plain values: picklable)."""
+    """What a worker needs from the process that started the run (plain values; compared, not
+    hashed)."""
 
-    def __init__(
-        self,
-        package: str,
-        logging_config: dict[str, Any],
-        tracking_uri: str | None,
-        parent_run: str | None,
-    ) -> None:
-        self.package = package
-        self.logging_config = logging_config
-        self.tracking_uri = tracking_uri
-        self.parent_run = parent_run
+    package: str
+    logging_config: dict[str, Any]
+    tracking_uri: str | None
+    parent_run: str | None
+    threads: int | None
+    threads_by_worker: dict[str, int]
 
-    def apply(self, threads: int) -> None:
-        """Set this worker process up for the run (once), and this thread's MLflow run."""
+    def apply(self) -> None:
+        """Set this worker process up for the run (once), and this thread's active MLflow run."""
         global _set_up_for
         import mlflow
 
@@ -202,21 +198,21 @@ class _WorkerSetup:
                 os.environ[tracking.PARENT_RUN_ENV] = self.parent_run
             else:
                 os.environ.pop(tracking.PARENT_RUN_ENV, None)
-            key = (
-                self.package,
-                repr(self.logging_config),
-                threads,
-                self.tracking_uri,
-                self.parent_run,
-            )
             active = mlflow.active_run()
-            thread_ready = self.parent_run is None or (
+            run_active = self.parent_run is None or (
                 active is not None and active.info.run_id == self.parent_run
             )
-            if key != _set_up_for or not thread_ready:
-                # the project, logging, tensors by value, threads, and the run active here
-                start_worker(self.package, self.logging_config, threads)
-                _set_up_for = key
+            if self != _set_up_for or not run_active:
+                start_worker(self.package, self.logging_config, self._threads_here())
+                _set_up_for = self
+
+    def _threads_here(self) -> int:
+        if self.threads:
+            return self.threads
+        worker = get_worker()
+        # a worker that joined after the run started: its own cores among its own threads
+        share = _cores() // max(1, worker.state.nthreads)
+        return max(1, self.threads_by_worker.get(worker.address, share))
 
 
 def _run_node(
@@ -226,38 +222,29 @@ def _run_node(
     after: list[None],
     in_memory_outputs: list[str],
     setup: _WorkerSetup,
-    threads: dict[str, int],
-    torch_threads: int | None,
     is_async: bool,
     run_id: str | None,
 ) -> dict[str, Any]:
-    """On a worker: run ``node`` with Kedro's ``Task`` and project hooks; return its in-memory
-    outputs. ``inputs`` are the in-memory inputs (Dask has resolved their futures); ``after``
-    only orders this task after the nodes it depends on."""
-    if torch_threads is None:
-        worker = get_worker()
-        torch_threads = threads.get(worker.address) or _cores() // max(1, worker.state.nthreads)
-    setup.apply(max(1, torch_threads))
+    """On a worker: run ``node`` with Kedro's ``Task`` and the project's hooks; return its
+    in-memory outputs. ``inputs``: its in-memory inputs (Dask has resolved their futures);
+    ``after``: the nodes it depends on have finished."""
+    setup.apply()
     for name, data in inputs.items():
-        catalog.save(name, data)  # this task's own copy of the catalog
+        catalog.save(name, data)  # into this task's own copy of the catalog
     Task(
-        node=node,
-        catalog=catalog,
-        hook_manager=_hook_manager(),
-        is_async=is_async,
-        run_id=run_id,
+        node=node, catalog=catalog, hook_manager=_hook_manager(), is_async=is_async, run_id=run_id
     ).execute()
     return {name: catalog.load(name) for name in in_memory_outputs}
 
 
 def _done(_: Any) -> None:
-    """A task's marker that the node before it has finished (its outputs are not moved)."""
+    """Marks that a node has finished, without moving its outputs."""
     return None
 
 
 def _hook_manager() -> PluginManager:
-    """The project's hooks and the installed plugins' hooks (a plugin manager cannot be
-    pickled, so each task makes one, as in Kedro's Dask guide)."""
+    """The project's and the installed plugins' hooks (a plugin manager cannot be pickled, so
+    each task makes one, as in Kedro's Dask guide)."""
     from kedro.framework.project import settings
 
     manager = _create_hook_manager()
@@ -278,9 +265,10 @@ def _worker_slots(dask_worker: Any) -> tuple[str, int, int]:
 
 
 def share_cores(slots: Mapping[str, tuple[str, int, int]]) -> dict[str, int]:
-    """Torch threads per worker address: a machine's cores divided among the Dask threads of all
-    the workers on it (more threads than cores slow every training down)."""
-    per_host = Counter()
+    """Torch threads per worker address, from each worker's (host, Dask threads, cores): a
+    machine's cores divided among the Dask threads of all its workers (more threads than cores
+    slow every training down)."""
+    per_host: Counter[str] = Counter()
     for host, nthreads, _ in slots.values():
         per_host[host] += nthreads
     return {
@@ -289,16 +277,12 @@ def share_cores(slots: Mapping[str, tuple[str, int, int]]) -> dict[str, int]:
     }
 
 
-def _threads_per_worker(client: Client) -> dict[str, int]:
-    return share_cores(client.run(_worker_slots))
-
-
 def _tracking_uri() -> str | None:
-    """This process's MLflow tracking URI, a relative SQLite or file path made absolute (a
-    worker's working folder may be another one)."""
+    """This process's MLflow tracking URI, with a relative SQLite or file path made absolute (a
+    worker's working folder may be another one; a shared store should be a server)."""
     import mlflow
 
-    uri = mlflow.get_tracking_uri()
+    uri = str(mlflow.get_tracking_uri() or "")
     if not uri:
         return None
     sqlite = "sqlite:///"
@@ -306,4 +290,4 @@ def _tracking_uri() -> str | None:
         return sqlite + os.path.abspath(uri[len(sqlite) :])
     if "://" not in uri and not uri.startswith("file:"):
         return os.path.abspath(uri)
-    return str(uri)
+    return uri
