@@ -95,6 +95,16 @@ def _check_parameter(key: str, value: Any, annotation: Any, parameters: dict[str
             raise ParameterError(f"parameter '{key}': {err}") from err
 
 
+def _check_runner(runner: str) -> None:
+    """Kedro's own ``ParallelRunner`` hangs with PyTorch (``runners.parallel``): say so at once."""
+    if "kedro.runner.parallel_runner.ParallelRunner" in runner:
+        raise UserError(
+            "Kedro's ParallelRunner hangs with PyTorch (forked workers, shared-memory tensors): use "
+            "--runner=transfer_invariance.runners.ParallelRunner, the same runner with spawned "
+            "workers set up for this project."
+        )
+
+
 class ParameterCheckHook:
     """Every parameter and every stored input of the run checked before any node starts."""
 
@@ -103,6 +113,7 @@ class ParameterCheckHook:
         self, run_params: dict[str, Any], pipeline: Pipeline, catalog: Any
     ) -> None:
         try:
+            _check_runner(str(run_params.get("runner", "")))
             self._check(pipeline, catalog)
         except UserError as err:  # the run's MLflow run is FAILED, with the reason, not FINISHED
             tracking.fail_active_run(str(err))
