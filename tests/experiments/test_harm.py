@@ -17,7 +17,7 @@ TINY = {
 }
 
 
-def test_harm_end_to_end_and_resume_redoes_no_finished_training(kedro_project, forget_training):
+def test_harm_end_to_end_and_resume_redoes_no_finished_training(kedro_project, resume_redoes_only):
     kedro_project("harm", TINY)
     table = Path("data/08_reporting/harm/table1.md").read_text()
     assert "Table 1" in table and "Findings" in table and "sensitivity to O" in table
@@ -33,13 +33,7 @@ def test_harm_end_to_end_and_resume_redoes_no_finished_training(kedro_project, f
 
     # Simulate an interruption during the C+O/C pretraining: seed 1 never finished.
     ck = Path("data/06_models/harm/co_c/checkpoints")
-    forget_training(ck, "seed_1")
-    Path("data/08_reporting/harm/table1.md").unlink()
-    stamps = {p: p.stat().st_mtime_ns for p in Path("data/06_models").rglob("*.pt")}
-
-    kedro_project("harm", TINY, only_missing_outputs=True)
-    assert (ck / "seed_1.pt").exists() and Path("data/08_reporting/harm/table1.md").exists()
-    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # no finished training redone
+    resume_redoes_only("harm", TINY, ck, "seed_1", Path("data/08_reporting/harm/table1.md"))
 
 
 @pytest.mark.parametrize(

@@ -129,7 +129,7 @@ def test_grid_has_one_namespace_per_factor_value_and_condition(registered, monke
     assert "importance.cifar100.different.arch_vit" in {n.namespace for n in paper.nodes}
 
 
-def test_importance_end_to_end_and_resume(kedro_project, forget_training):
+def test_importance_end_to_end_and_resume(kedro_project, resume_redoes_only):
     kedro_project("importance", TINY)
     out = Path("data/08_reporting/importance")
     for name in ("figure2.png", "figure3.png", "finetune.png", "tables.md", "factors.csv"):
@@ -144,11 +144,7 @@ def test_importance_end_to_end_and_resume(kedro_project, forget_training):
     assert list(design["seed"]) == [0, 1]
 
     ck = Path("data/06_models/importance/different/arch_vgg11_bn/checkpoints")
-    forget_training(ck, "seed_1")
-    stamps = {p: p.stat().st_mtime_ns for p in Path("data/06_models").rglob("*.pt")}
-    kedro_project("importance", TINY, only_missing_outputs=True)
-    assert (ck / "seed_1.pt").exists()
-    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps
+    resume_redoes_only("importance", TINY, ck, "seed_1")
 
 
 @pytest.mark.parametrize(

@@ -107,7 +107,9 @@ def test_too_few_or_unknown_types_are_refused(design, match):
 # -------------------------------------------------------------------------------- whole pipeline
 
 
-def test_mismatch_end_to_end_and_resume_redoes_no_finished_training(kedro_project, forget_training):
+def test_mismatch_end_to_end_and_resume_redoes_no_finished_training(
+    kedro_project, resume_redoes_only
+):
     import mlflow
 
     mlflow.set_tracking_uri("sqlite:///mlflow.db")
@@ -142,13 +144,7 @@ def test_mismatch_end_to_end_and_resume_redoes_no_finished_training(kedro_projec
 
     # Simulate an interruption during the T2 pretraining: seed 1 never finished.
     ck = Path("data/06_models/mismatch/t2/checkpoints")
-    forget_training(ck, "seed_1")
-    (out / "table.md").unlink()
-    stamps = {p: p.stat().st_mtime_ns for p in Path("data/06_models").rglob("*.pt")}
-
-    kedro_project("mismatch", TINY, only_missing_outputs=True)
-    assert (ck / "seed_1.pt").exists() and (out / "table.md").exists()
-    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # no finished training redone
+    resume_redoes_only("mismatch", TINY, ck, "seed_1", out / "table.md")
 
 
 @pytest.mark.parametrize(

@@ -311,7 +311,7 @@ def test_every_model_is_a_namespace(registered):
     assert "transfer.pairs.cifar100.elastic" in paper.all_outputs()
 
 
-def test_transfer_end_to_end_tracked_and_resumed(kedro_project, forget_training):
+def test_transfer_end_to_end_tracked_and_resumed(kedro_project, resume_redoes_only):
     import mlflow
 
     mlflow.set_tracking_uri("sqlite:///mlflow.db")
@@ -343,9 +343,4 @@ def test_transfer_end_to_end_tracked_and_resumed(kedro_project, forget_training)
 
     # interrupt the random hue model's training: it never finished
     ck = Path("data/06_models/transfer/random/hue/checkpoints")
-    forget_training(ck, "seed_0")
-    (out / "table2.md").unlink()
-    stamps = {p: p.stat().st_mtime_ns for p in Path("data/06_models").rglob("*.pt")}
-    kedro_project("transfer", TINY, only_missing_outputs=True)
-    assert (ck / "seed_0.pt").exists() and (out / "table2.md").exists()
-    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # no finished training redone
+    resume_redoes_only("transfer", TINY, ck, "seed_0", out / "table2.md")

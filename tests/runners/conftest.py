@@ -8,7 +8,9 @@ from typing import Any
 
 import pandas as pd
 import pytest
-from tiny_grid import TINY, GridRun
+from tiny_grid import GridRun
+
+from tests.experiments.test_harm import TINY
 
 
 @contextmanager

@@ -6,8 +6,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from kedro.runner import ParallelRunner as KedroParallelRunner
-from tiny_grid import TINY, TRAININGS
+from tiny_grid import TRAININGS
 
+from tests.experiments.test_harm import TINY
 from transfer_invariance.errors import UserError
 from transfer_invariance.runners import ParallelRunner
 

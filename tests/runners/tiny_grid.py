@@ -7,17 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-# tests/experiments/test_harm.py's TINY: 4 conditions x 2 seeds + 3 grid points x 1 seed
-TINY = {
-    "harm": {
-        "seeds": [0, 1],
-        "data": {"n_train": 60, "n_val": 20, "n_test": 30, "n_pairs": 20},
-        "training": {"width": 0.125, "epochs": 1, "batch_size": 32},
-        "probe": {"epochs": 3},
-        "invariance": {"n_random_pairs": 50},
-        "relevance": {"rhos": [0.0, 1.0], "betas": [0.5], "seeds": [0]},
-    }
-}
+# in tests.experiments.test_harm.TINY: 4 conditions x 2 seeds + 3 grid points x 1 seed
 TRAININGS = 4 * 2 + 3
 
 

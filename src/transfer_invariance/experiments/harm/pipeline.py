@@ -31,7 +31,7 @@ from transfer_invariance.errors import ParameterError
 from transfer_invariance.experiments.harm import data, report
 from transfer_invariance.experiments.harm.params import RelevanceParams
 from transfer_invariance.pipelines import measure_invariance, pretrain, probe
-from transfer_invariance.pipelines.report.pipeline import collect
+from transfer_invariance.pipelines.report.pipeline import collect, under_namespace
 
 PAIRS = ("vary_c", "vary_o")
 SHARED = {"harm.c_data", "harm.objects"}
@@ -182,10 +182,7 @@ def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
             inputs={f"{p}_probe_metrics": f"harm.relevance.{p}.probe_metrics" for p in points},
         )
     )
-    tables = Pipeline(
-        reporting,
-        namespace="harm.report",
-        inputs={i for i in reporting.inputs() if "." in i and not i.startswith("params:")},
-        parameters={"params:relevance": "params:harm.relevance"},
+    tables = under_namespace(
+        reporting, "harm.report", parameters={"params:relevance": "params:harm.relevance"}
     )
     return shared + conditions + plan + grid + tables

@@ -38,6 +38,7 @@ from transfer_invariance.errors import ParameterError
 from transfer_invariance.experiments.importance import data, report
 from transfer_invariance.experiments.importance.params import INVARIANCES, parse_importance
 from transfer_invariance.pipelines import finetune, pretrain, probe
+from transfer_invariance.pipelines.report.pipeline import under_namespace
 
 SHARED_PARAMS = {
     "params:seeds": "params:importance.seeds",
@@ -206,12 +207,9 @@ def _report(prefix: str, points: list[str], probes: list[int], finetuned: bool) 
                 name=f"{tag}finetune_report",
             )
         )
-    pipe = Pipeline(steps)
-    external = {i for i in pipe.inputs() if i.startswith("importance.")}
-    return Pipeline(
-        pipe,
-        namespace="importance.report",
-        inputs={i: i for i in external},
+    return under_namespace(
+        Pipeline(steps),
+        "importance.report",
         parameters={"params:importance": "params:importance"},
     )
 

@@ -28,7 +28,7 @@ from transfer_invariance.errors import ParameterError
 from transfer_invariance.experiments.mismatch import data, report
 from transfer_invariance.experiments.mismatch.params import DesignParams
 from transfer_invariance.pipelines import pretrain, probe
-from transfer_invariance.pipelines.report.pipeline import collect
+from transfer_invariance.pipelines.report.pipeline import collect, under_namespace
 
 
 def _nested_set(name: str, targets: list[str]) -> Pipeline:
@@ -110,9 +110,5 @@ def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
         ],
         inputs={f"{n}_checkpoints": f"mismatch.{n}.checkpoints" for n in names},
     )
-    tables = Pipeline(
-        reporting,
-        namespace="mismatch.report",
-        inputs={i for i in reporting.inputs() if "." in i and not i.startswith("params:")},
-    )
+    tables = under_namespace(reporting, "mismatch.report")
     return shared + nested + tables

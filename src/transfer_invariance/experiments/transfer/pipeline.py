@@ -33,7 +33,7 @@ from transfer_invariance.errors import ParameterError
 from transfer_invariance.experiments.transfer import data, report
 from transfer_invariance.experiments.transfer.params import FAMILIES, TransferGridParams
 from transfer_invariance.pipelines import measure_invariance, pretrain
-from transfer_invariance.pipelines.report.pipeline import collect
+from transfer_invariance.pipelines.report.pipeline import collect, under_namespace
 
 SHARED_PARAMS = {
     "params:data": "params:transfer.data",
@@ -165,16 +165,13 @@ def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
             ),
         ]
     )
-    tables = Pipeline(
+    tables = under_namespace(
         reporting,
-        namespace="transfer.report",
+        "transfer.report",
         inputs={
-            **{i: i for i in reporting.inputs() if "." in i and not i.startswith("params:")},
-            **{
-                f"{f}_{t}_checkpoints": f"transfer.{f}.{t}.checkpoints"
-                for f in FAMILIES
-                for t in grid.models()
-            },
+            f"{f}_{t}_checkpoints": f"transfer.{f}.{t}.checkpoints"
+            for f in FAMILIES
+            for t in grid.models()
         },
         parameters={"params:grid": "params:transfer.grid"},
     )

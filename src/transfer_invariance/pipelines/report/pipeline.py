@@ -25,6 +25,24 @@ def collect(models: Mapping[str, str], output: str) -> Pipeline:
     )
 
 
+def under_namespace(
+    reporting: Pipeline,
+    namespace: str,
+    inputs: Mapping[str, str] | None = None,
+    parameters: Mapping[str, str] | None = None,
+) -> Pipeline:
+    """An experiment's report pipeline under ``namespace`` (e.g. ``harm.report``): its own datasets
+    namespaced, the datasets it reads from other namespaces (dotted names such as
+    ``harm.c_c.probe_metrics``) kept as they are, plus the given ``inputs`` and ``parameters``."""
+    shared = {i: i for i in reporting.inputs() if "." in i and not i.startswith("params:")}
+    return Pipeline(
+        reporting,
+        namespace=namespace,
+        inputs={**shared, **(inputs or {})},
+        parameters=dict(parameters or {}),
+    )
+
+
 def tables(metrics: str, names: Sequence[str]) -> Pipeline:
     """One ``tabulate`` node per table: ``params:tables.<t>`` -> ``<t>_csv``, ``_md``, ``_figure``."""
     return Pipeline(
