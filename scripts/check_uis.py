@@ -457,6 +457,9 @@ def close_browser(driver: Any) -> None:
         shutil.rmtree(getattr(driver, "profile_dir", ""), ignore_errors=True)
 
 
+CLICK_SETTLE = 10.0  # seconds a click may take to show its effect before it is repeated
+
+
 def wait_for(driver: Any, what: str, condition: Callable[[Any], Any], timeout: float = 60) -> Any:
     """Wait until ``condition(driver)`` is truthy and return it; else CheckFailed naming ``what``."""
     from selenium.common.exceptions import TimeoutException, WebDriverException
@@ -498,17 +501,27 @@ def elements(css: str, at_least: int = 1) -> Callable[[Any], list[Any]]:
     return found
 
 
-def click(driver: Any, what: str, css: str, timeout: float = 60) -> None:
-    """Click the first displayed element matching ``css`` once it takes the click (the pages
-    animate: until then another element may receive it)."""
+def click(
+    driver: Any, what: str, css: str, until: Callable[[Any], Any], timeout: float = 60
+) -> Any:
+    """Click the first displayed element matching ``css`` until ``until(driver)`` holds, and return
+    that. The pages animate: a click that lands while they do can be dropped (seen in CI: kedro viz
+    left its pipeline collapsed), so a click without effect within ``CLICK_SETTLE`` s is repeated
+    (the wait is long enough that a slow toggle is not clicked back)."""
+    from selenium.common.exceptions import WebDriverException
 
-    def attempt(d: Any) -> bool:
-        found = elements(css)(d)
-        if found:
-            found[0].click()
-        return bool(found)
-
-    wait_for(driver, what, attempt, timeout)
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            wait_for(driver, what, elements(css), max(1.0, deadline - time.monotonic()))[0].click()
+        except WebDriverException:  # re-rendered between finding and clicking: find it again
+            pass
+        try:
+            settle = max(0.5, min(CLICK_SETTLE, deadline - time.monotonic()))
+            return wait_for(driver, what, until, settle)
+        except CheckFailed:
+            if time.monotonic() + 1 >= deadline:
+                raise
 
 
 def screenshot(driver: Any, folder: Path, name: str, report: Report) -> Path:
@@ -548,13 +561,12 @@ def check_mlflow(driver: Any, base: str, shots: Path, report: Report) -> Runs:
     driver.get(f"{experiment}/runs?{mode}&orderByKey=attributes.start_time&orderByAsc=true")
     name_cell = "[col-id='attributes.`Run Name`']"
     expander = f"[row-id='{runs.parent_id}'] {name_cell} button"
-    click(driver, f"the run '{PIPELINE}' in the runs table, to expand", expander)
     names = runs.names()
     pretrain = [n for n in names if " | pretrain | " in n][:3]
     probe = [n for n in names if " | probe on " in n][:1]
     sensitivity = [n for n in names if " | sensitivity to " in n][:1]
     shown = [run["info"]["run_name"], *pretrain, *probe, *sensitivity]
-    wait_for(driver, f"the nested runs {shown}", shows(*shown))
+    click(driver, f"the nested runs {shown}, the run expanded", expander, shows(*shown))
     header = driver.find_element(By.CSS_SELECTOR, f"[role='columnheader']{name_cell}")
     resize = header.find_element(By.CSS_SELECTOR, ".ag-header-cell-resize")
     ActionChains(driver).double_click(resize).perform()  # fit the column to the run names
@@ -628,10 +640,14 @@ def check_kedro_viz(
         button.click()  # a "Kedro-Viz <version> is here!" banner
     # the experiment is one collapsed namespace; opened, it shows its conditions as namespaces
     top = f"g.pipeline-node--modularPipeline[data-id='{PIPELINE}']"
-    click(driver, f"the collapsed namespace '{PIPELINE}', to expand", top)
     conditions = sorted(n for n in modular if n.count(".") == 1 and n.startswith(f"{PIPELINE}."))
     nodes = ", ".join(f"g.pipeline-node--modularPipeline[data-id='{n}']" for n in conditions)
-    wait_for(driver, f"namespaces {conditions} in the flowchart", elements(nodes, len(conditions)))
+    click(
+        driver,
+        f"namespaces {conditions} in the flowchart, '{PIPELINE}' expanded",
+        top,
+        elements(nodes, len(conditions)),
+    )
     tree = ", ".join(
         f"li[role='treeitem'][id$='-{n}'] .pipeline-node-icon--icon-modularPipeline"
         for n in conditions
@@ -643,9 +659,9 @@ def check_kedro_viz(
     # one condition opened in the sidebar: its stage nodes
     example = f"{PIPELINE}.co_c" if f"{PIPELINE}.co_c" in conditions else conditions[0]
     item = f"li[role='treeitem'][id$='-{example}']"
-    click(driver, f"{example} in the sidebar, to expand", f"{item} .MuiTreeItem-iconContainer")
     stages = ("pretrain_models", "probe_models", "measure_sensitivity")
-    wait_for(driver, f"the nodes {stages} of {example}", shows(*stages))
+    expander = f"{item} .MuiTreeItem-iconContainer"
+    click(driver, f"the nodes {stages} of {example}, expanded", expander, shows(*stages))
     report.ok(f"kedro viz '{example}': its nodes {', '.join(stages)}")
     screenshot(driver, shots, "kedro_viz_harm.png", report)
 
