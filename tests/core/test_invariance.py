@@ -158,3 +158,21 @@ def test_pair_representations():
         model, {"a": {"images": imgs}, "b": {"images": other}}, device="cpu"
     )
     assert sensitivity_l2(ra, rb) > 0.3
+
+
+def test_bf16_sensitivity_is_within_0_02_of_float32():
+    """The GPU path's bf16 representations (forced on the CPU here) change the L2 sensitivity of
+    a half-changed pair set by less than 0.02 (a tenth of harm's smallest finding margin)."""
+    torch.manual_seed(0)
+    model = NormalizedModel(build_model("resnet18", 3, 0.25), [0.5] * 3, [0.25] * 3)
+    g = torch.Generator().manual_seed(0)
+    imgs = torch.randint(0, 256, (64, 3, 16, 16), dtype=torch.uint8, generator=g)
+    other = imgs.clone()
+    other[:, :, :8] = torch.randint(0, 256, (64, 3, 8, 16), dtype=torch.uint8, generator=g)
+    pair_set = {"a": {"images": imgs}, "b": {"images": other}}
+    scores = {
+        bf16: sensitivity_l2(*pair_representations(model, pair_set, device="cpu", bf16=bf16))
+        for bf16 in (False, True)
+    }
+    assert 0.1 < scores[False] < 0.9
+    assert scores[True] == pytest.approx(scores[False], abs=0.02)

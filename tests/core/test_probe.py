@@ -6,12 +6,16 @@ from squares import make_squares
 from transfer_invariance.core.finetune import finetune, finetune_config
 from transfer_invariance.core.models import build_model
 from transfer_invariance.core.probe import (
+    ProbeFeatures,
+    ProbeJob,
     accuracy,
     init_linear,
     probe,
     probe_config,
+    probe_many,
     representations,
     train_linear_probe,
+    train_linear_probes,
 )
 from transfer_invariance.core.training import (
     TrainConfig,
@@ -168,3 +172,90 @@ def test_probe_cache_runs_the_backbone_once_per_image_set(data):
     assert len(cache) == 3  # train, val and test representations, shared by both targets
     assert first["test_acc"] == probe(ckpt, train, val, test, cfg)["test_acc"]
     assert second["test_acc"] == probe(ckpt, *relabelled, cfg)["test_acc"]
+
+
+def _probe_set(seed: int, n: int = 80, m: int = 40, dim: int = 24, classes: int = 5, **cfg):
+    """Features with a learnable signal (class means) and a recipe seeded by ``seed``."""
+    gen = torch.Generator().manual_seed(100 + seed)
+    means = torch.randn(classes, dim, generator=gen)
+
+    def split(k: int) -> tuple[torch.Tensor, torch.Tensor]:
+        y = torch.randint(0, classes, (k,), generator=gen)
+        return means[y] + 0.7 * torch.randn(k, dim, generator=gen), y
+
+    (xt, yt), (xv, yv) = split(n), split(m)
+    config = probe_config(
+        **{"epochs": 6, "batch_size": 16, "lr": 0.05, "progress": False, "device": "cpu", **cfg},
+        seed=seed,
+    )
+    return ProbeFeatures(xt, yt, xv, yv, config)
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_batched_probes_equal_separate_probes(optimizer):
+    """P probes trained as one batched problem give each probe's own result: the same per-epoch
+    validation accuracies and best epoch, weights within 1e-5 (float rounding of bmm vs mm)."""
+    sets = [_probe_set(seed, optimizer=optimizer, weight_decay=1e-3) for seed in range(5)]
+    batched = train_linear_probes(sets, 5)
+    for p, (linear, history) in zip(sets, batched, strict=True):
+        alone, alone_history = train_linear_probe(
+            p.train_feats, p.train_labels, p.val_feats, p.val_labels, 5, p.config
+        )
+        assert history["val_acc"] == alone_history["val_acc"]
+        assert history["best_epoch"] == alone_history["best_epoch"]
+        assert history["train_loss"] == pytest.approx(alone_history["train_loss"], rel=1e-5)
+        torch.testing.assert_close(linear.weight, alone.weight, atol=1e-5, rtol=0)
+        torch.testing.assert_close(linear.bias, alone.bias, atol=1e-5, rtol=0)
+    # the probes did learn, and differently: batching kept them apart
+    accs = [h["best_val_acc"] for _, h in batched]
+    assert min(accs) > 0.5
+    assert not torch.allclose(batched[0][0].weight, batched[1][0].weight)
+
+
+def test_batched_probes_refuse_different_shapes():
+    with pytest.raises(ValueError, match="batch_key"):
+        train_linear_probes([_probe_set(0), _probe_set(1, n=64)], 5)
+    with pytest.raises(ValueError, match="batch_key"):
+        train_linear_probes([_probe_set(0), _probe_set(1, lr=0.01)], 5)
+
+
+def test_probe_many_groups_by_shape_and_keeps_order(data):
+    """Jobs of several shapes (classes, sample counts) in one call: each result equals the job's
+    own ``probe``, in the jobs' order, whatever ``max_batched``."""
+    train, val, test, ckpt = data
+    cfg = probe_config(epochs=3, batch_size=16, progress=False, device="cpu", num_threads=1)
+    three = [
+        {**d, "labels": d["labels"] % 3, "meta": {"class_names": list("abc")}} for d in data[:3]
+    ]
+    jobs = [
+        ProbeJob(ckpt, train, val, test, cfg.replace(seed=0)),
+        ProbeJob(ckpt, *three, cfg.replace(seed=1)),
+        ProbeJob(ckpt, train, val, test, cfg.replace(seed=2)),
+        ProbeJob(ckpt, subset_of(train, 64), val, test, cfg.replace(seed=3)),
+        ProbeJob(ckpt, *three, cfg.replace(seed=4)),
+    ]
+    for max_batched in (1, 2, 64):
+        results = probe_many(jobs, max_batched=max_batched)
+        for job, result in zip(jobs, results, strict=True):
+            alone = probe(job.checkpoint, job.train, job.val, job.test, job.config)
+            assert result["num_classes"] == alone["num_classes"]
+            assert result["test_acc"] == alone["test_acc"]
+            assert result["history"]["val_acc"] == alone["history"]["val_acc"]
+    with pytest.raises(ValueError, match="max_batched"):
+        probe_many(jobs, max_batched=0)
+
+
+def subset_of(data: dict, n: int) -> dict:
+    return {**data, "images": data["images"][:n], "labels": data["labels"][:n]}
+
+
+def test_bf16_representations_are_within_two_percent_of_float32(data):
+    """The GPU path (bf16 autocast, forced here on the CPU) against float32: relative L2 error
+    of the representations below 2%, and the same probe accuracy within 2 test samples."""
+    train, val, test, ckpt = data
+    model = load_model(ckpt)
+    exact = representations(model, train["images"], device="cpu", bf16=False)
+    fast = representations(model, train["images"], device="cpu", bf16=True)
+    assert fast.dtype == torch.float32
+    rel = float((fast - exact).norm() / exact.norm())
+    assert 0 < rel < 0.02

@@ -118,9 +118,11 @@ def pair_representations(
     pair_set: dict,
     batch_size: int = 512,
     device: str | torch.device = "auto",
+    bf16: bool | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Representations of both sides of an invariance pair set {"a": tensor set, "b": tensor set}
-    with a uint8-input model (e.g. ``training.load_model(checkpoint)``)."""
+    with a uint8-input model (e.g. ``training.load_model(checkpoint)``); bf16 on CUDA unless
+    ``bf16`` says otherwise (see ``probe.representations``)."""
     if not isinstance(pair_set, dict) or "a" not in pair_set or "b" not in pair_set:
         raise ValueError("pair_set must be a dict {'a': tensor set, 'b': tensor set}")
     a, b = pair_set["a"]["images"], pair_set["b"]["images"]
@@ -135,6 +137,6 @@ def pair_representations(
             f"pair_set images are {a.shape[-1]}x{a.shape[-1]} but the model expects {size}"
         )
     return (
-        representations(model, a, batch_size, device),
-        representations(model, b, batch_size, device),
+        representations(model, a, batch_size, device, bf16),
+        representations(model, b, batch_size, device, bf16),
     )

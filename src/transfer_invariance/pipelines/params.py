@@ -179,7 +179,14 @@ class TrainingParams(_Recipe):
 
 
 class ProbeParams(_Recipe):
-    """A linear probe on a frozen backbone (defaults: Adam, lr 1e-3, 200 epochs)."""
+    """A linear probe on a frozen backbone (defaults: Adam, lr 1e-3, 200 epochs).
+
+    ``max_batched``: at most this many probes of one node that share their shape (feature width,
+    sample counts, classes, recipe up to the seed) train as one batched problem; 1 trains them
+    one after the other. Either way each probe's result is its own, up to float rounding.
+    """
+
+    max_batched: PositiveInt = 64
 
     def config(self, seed: int) -> TrainConfig:
         return self._config(probe_config(), seed)

@@ -22,7 +22,7 @@ from .data import (
     num_classes_of,
     resolve_device,
 )
-from .loop import evaluate, fit, pretrain, torch_threads
+from .loop import autocast, evaluate, fit, pretrain, torch_threads
 from .model import NormalizedModel, channel_stats, cpu_state_dict, load_model
 from .progress import EpochProgress
 
@@ -32,6 +32,7 @@ __all__ = [
     "EpochProgress",
     "NormalizedModel",
     "TrainConfig",
+    "autocast",
     "batch_slices",
     "channel_stats",
     "check_image_size",

@@ -47,10 +47,10 @@ def torch_threads(num_threads: int | None) -> Iterator[None]:
         torch.set_num_threads(old)
 
 
-def autocast(device: torch.device) -> contextlib.AbstractContextManager:
-    """bf16 autocast on CUDA, nothing elsewhere."""
-    if device.type == "cuda":
-        return torch.autocast("cuda", dtype=torch.bfloat16)
+def autocast(device: torch.device, bf16: bool | None = None) -> contextlib.AbstractContextManager:
+    """bf16 autocast on CUDA, nothing elsewhere (``bf16`` True/False forces it on/off)."""
+    if bf16 if bf16 is not None else device.type == "cuda":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
 
@@ -124,6 +124,7 @@ def fit(
                 accelerator=accel,
                 devices=devices,
                 precision="bf16-mixed" if device.type == "cuda" else "32-true",
+                benchmark=device.type == "cuda",  # cudnn picks the fastest kernels per shape
                 logger=logger,
                 enable_checkpointing=False,
                 enable_model_summary=False,
