@@ -5,10 +5,8 @@ Needs only torch, numpy, pillow, tqdm (and, for part 4, torchvision: ``core.scen
 is put on ``sys.path`` here, so neither the project nor Kedro / MLflow need be installed.
 
 1. render: Transforms-2D rendering (``core.rendering.render_split``) images/s on the CPU and on the
-   GPU for a few transformation sets. The ``Renderer`` has no device argument: GPU rows build it
-   with the base images on the GPU (as ``render_throughput.py --device cuda`` does), so the
-   per-sample random draws and per-pixel fields are still computed on the CPU and copied over; an
-   extra row runs the draws on the GPU too (``render_split``'s index batches made on the device).
+   GPU (``device="cuda"``: base images, per-sample draws and per-pixel fields on the device) for a
+   few transformation sets, with the largest pixel difference from the CPU rendering.
 2. train: ResNet-18 (width 1, ``core.models.build_model``) training images/s at batch 128 and 512,
    Adam, bf16 autocast, channels_last, eager and ``torch.compile``, in a plain PyTorch loop;
    achieved FLOP/s (forward FLOPs counted with ``FlopCounterMode``, x3 for forward + backward)
@@ -40,7 +38,7 @@ import platform
 import sys
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -206,36 +204,15 @@ def md_table(header: list[str], rows: list[list[str]]) -> str:
 
 
 # ---------------------------------------------------------------------------------- 1. rendering
-@contextlib.contextmanager
-def device_indices(device: torch.device) -> Iterator[None]:
-    """Make ``render_split``'s index batches on ``device``, so that the counter-based draws
-    (``SampleRandom`` follows its indices' device) and per-pixel fields run there too."""
-    from unittest import mock
-
-    from transfer_invariance.core import rendering
-
-    original = rendering._batches
-
-    def on_device(n: int, batch_size: int) -> Iterator[torch.Tensor]:
-        for idx in original(n, batch_size):
-            yield idx.to(device)
-
-    with mock.patch.object(rendering, "_batches", on_device):
-        yield
-
-
 def part_render(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
     """Rendering images/s per transformation set, CPU against GPU."""
     from transfer_invariance.core.rendering import DatasetSpec, Renderer, render_split
 
     note = (
-        "Renderer has no device argument: 'cuda' rows build Renderer(spec, names, objects.cuda(), "
-        "backgrounds.cuda()); the per-sample draws and per-pixel random fields (elastic, noise) "
-        "are computed on the CPU from render_split's CPU index batches and copied. 'cuda, draws "
-        "on GPU' makes those index batches on the GPU (a patch of rendering._batches in this "
-        "script only): what a device argument of Renderer/render_split would give. Every row "
-        "includes copying the images back to the CPU; 'max diff' compares the first images with "
-        "the CPU rendering (uint8 levels)."
+        "'cuda' rows render on the GPU (render_split(..., device='cuda'): base images, per-sample "
+        "draws and per-pixel random fields on the device); every row includes copying the images "
+        "back to the CPU; 'max diff' compares the first images with the CPU rendering (uint8 "
+        "levels)."
     )
     print(f"note: {note}")
     cuda = device.type == "cuda"
@@ -245,38 +222,26 @@ def part_render(args: argparse.Namespace, device: torch.device) -> dict[str, Any
         spec = DatasetSpec(
             name="gpu_check", transforms=transforms, objects=30, n_train=args.render_n_gpu
         )
-        cpu = Renderer.from_spec(spec)
-        variants = [("cpu", cpu, args.render_batch, args.render_n_cpu)]
+        renderer = Renderer.from_spec(spec)
+        variants = [("cpu", args.render_batch, args.render_n_cpu)]
         if cuda:
-            gpu = Renderer(
-                spec, cpu.class_names, cpu.objects.to(device), cpu.backgrounds.to(device)
-            )
             variants += [
-                ("cuda", gpu, args.render_batch, args.render_n_gpu),
-                ("cuda", gpu, args.render_batch_gpu, args.render_n_gpu),
-                ("cuda, draws on GPU", gpu, args.render_batch_gpu, args.render_n_gpu),
+                ("cuda", args.render_batch, args.render_n_gpu),
+                ("cuda", args.render_batch_gpu, args.render_n_gpu),
             ]
         m = min(256, args.render_n_cpu)
-        reference = render_split(cpu, "train", m, args.render_batch, progress=False)["images"]
+        reference = render_split(renderer, "train", m, args.render_batch, progress=False)["images"]
         cpu_rate = 0.0
-        for label, renderer, bs, n in variants:
+        for label, bs, n in variants:
             row: dict[str, Any] = {"transforms": list(transforms), "device": label, "batch": bs}
-            patch = device_indices(device) if "draws" in label else contextlib.nullcontext()
 
-            def render(renderer: Renderer = renderer, n: int = n, bs: int = bs) -> torch.Tensor:
-                return render_split(renderer, "train", n, bs, progress=False)["images"].cpu()
+            def render(
+                n: int = n, bs: int = bs, dev: str = label, r: Renderer = renderer
+            ) -> torch.Tensor:
+                return render_split(r, "train", n, bs, progress=False, device=dev)["images"]
 
-            try:
-                with patch:
-                    diff = (render(n=m).int() - reference.int()).abs()
-                    secs = best_time(render, args.repeats, syncer(renderer.objects.device))
-            except Exception as err:
-                if "draws" not in label:
-                    raise
-                row["error"] = f"{type(err).__name__}: {err}"
-                print(f"  {label}: failed (experimental row, not a part failure): {row['error']}")
-                rows.append(row)
-                continue
+            diff = (render(n=m).int() - reference.int()).abs()
+            secs = best_time(render, args.repeats, syncer(torch.device(label)))
             cpu_rate = cpu_rate or n / secs
             row.update(n=n, images_per_s=n / secs, vs_cpu=n / secs / cpu_rate)
             row["max_diff_vs_cpu"] = int(diff.max())

@@ -199,10 +199,6 @@ def main() -> None:
     )
     renderer = Renderer.from_spec(spec)
     if args.device == "cuda":
-        dev = torch.device("cuda")
-        renderer = Renderer(
-            spec, renderer.class_names, renderer.objects.to(dev), renderer.backgrounds.to(dev)
-        )
 
         def sync() -> None:
             torch.cuda.synchronize()
@@ -212,7 +208,9 @@ def main() -> None:
             pass
 
     def ours() -> None:
-        out = render_split(renderer, "train", args.n_ours, args.batch_size, progress=False)
+        out = render_split(
+            renderer, "train", args.n_ours, args.batch_size, progress=False, device=args.device
+        )
         out["images"].cpu()
 
     render_split(renderer, "train", min(args.batch_size, args.n_ours), args.batch_size, False)

@@ -4,7 +4,9 @@ import torch
 from transfer_invariance.core.rendering import (
     DatasetSpec,
     Renderer,
+    augment_pairs,
     parse_spec,
+    render_device,
     render_pairs,
     render_split,
 )
@@ -96,3 +98,27 @@ def test_bad_dataset_parameters_name_the_parameter(raw, match):
 def test_missing_base_image_folder_is_reported():
     with pytest.raises(FileNotFoundError, match="base_dir"):
         parse_spec("x", {"source": "si_score", "base_dir": "/nonexistent/si_score"})
+
+
+def test_render_device_auto_is_the_cpu_without_cuda_and_cuda_is_refused_there():
+    if torch.cuda.is_available():
+        assert render_device("auto").type == "cuda"
+    else:
+        assert render_device("auto") == torch.device("cpu")
+        with pytest.raises(ValueError, match="CUDA is not available"):
+            render_device("cuda")
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_cuda_rendering_has_the_cpu_draws_and_pixels_within_one_level():
+    r = Renderer.from_spec(spec(transforms=("rotate", "hue", "elastic", "noise")))
+    cpu = render_split(r, "train", progress=False, device="cpu")
+    gpu = render_split(r, "train", progress=False, device="cuda")
+    assert gpu["images"].device.type == "cpu"
+    for k in cpu["latents"]:
+        torch.testing.assert_close(gpu["latents"][k], cpu["latents"][k])
+    assert int((gpu["images"].int() - cpu["images"].int()).abs().max()) <= 1
+    whole = {"images": cpu["images"], "labels": cpu["labels"]}
+    a = augment_pairs(whole, ["rotate"], device="cpu")["a"]["images"]
+    b = augment_pairs(whole, ["rotate"], device="cuda")["a"]["images"]
+    assert int((a.int() - b.int()).abs().max()) <= 1

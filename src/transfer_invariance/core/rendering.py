@@ -2,12 +2,17 @@
 
 A dataset D(O, T) is described by a :class:`DatasetSpec`. Every draw is a pure function of
 (seed, split, index) (see :mod:`rng`), so rendering is deterministic whatever the batch size.
+
+Rendering runs on a ``device`` ("auto": CUDA when there is one): the base images, the per-sample
+draws and every transformation are computed there, and the rendered split comes back to the CPU.
+The draws (latents) are the same on every device; GPU pixels may differ from CPU pixels by
+floating-point rounding (at most 1 uint8 level in ``benchmarks/gpu_check.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -210,6 +215,11 @@ class Renderer:
             background = self.backgrounds[latents["background"]]
         return to_uint8(composite(layer, background))
 
+    def to(self, device: torch.device) -> Renderer:
+        """The same renderer with its base images on ``device``."""
+        bg = None if self.backgrounds is None else self.backgrounds.to(device)
+        return replace(self, objects=self.objects.to(device), backgrounds=bg)
+
     def meta(self, split: str) -> dict[str, Any]:
         return {
             "name": self.spec.name,
@@ -222,9 +232,25 @@ class Renderer:
         }
 
 
-def _batches(n: int, batch_size: int) -> Iterator[torch.Tensor]:
+def _batches(n: int, batch_size: int, device: torch.device) -> Iterator[torch.Tensor]:
+    """Sample indices in batches, on ``device``: the draws follow their indices' device."""
     for start in range(0, n, batch_size):
-        yield torch.arange(start, min(n, start + batch_size))
+        yield torch.arange(start, min(n, start + batch_size), device=device)
+
+
+def render_device(device: str | torch.device = "auto") -> torch.device:
+    """The device rendering runs on: "auto" is CUDA when available, else the CPU."""
+    if isinstance(device, torch.device):
+        return device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise ValueError(f"render device {device!r}: CUDA is not available; use 'auto' or 'cpu'")
+    return torch.device(device)
+
+
+def _to_cpu(latents: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {k: v.cpu() for k, v in latents.items()}
 
 
 def render_split(
@@ -234,19 +260,24 @@ def render_split(
     batch_size: int = 1024,
     progress: bool = True,
     pair_member: str | None = None,
+    device: str | torch.device = "cpu",
 ) -> dict[str, Any]:
-    """Render one split as a tensor set (images, labels, latents, meta)."""
+    """Render one split as a tensor set (images, labels, latents, meta) on ``device``; the
+    result is on the CPU."""
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}.")
     n = renderer.spec.size(split) if n is None else n
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+    dev = render_device(device)
+    on_device = renderer.to(dev)
     images, latents = [], []
     desc = f"render {renderer.spec.name}/{split}" + (f" pair {pair_member}" if pair_member else "")
-    for idx in tqdm(list(_batches(n, batch_size)), desc=desc, disable=not progress, leave=False):
-        lat = renderer.sample_latents(split, idx, pair_member)
-        images.append(renderer.render(split, idx, lat, pair_member))
-        latents.append(lat)
+    batches = list(_batches(n, batch_size, dev))
+    for idx in tqdm(batches, desc=desc, disable=not progress, leave=False):
+        lat = on_device.sample_latents(split, idx, pair_member)
+        images.append(on_device.render(split, idx, lat, pair_member).cpu())
+        latents.append(_to_cpu(lat))
     lat_all = {k: torch.cat([b[k] for b in latents]) for k in latents[0]}
     return {
         "images": torch.cat(images).contiguous(),
@@ -262,10 +293,11 @@ def render_pairs(
     n: int = 1000,
     batch_size: int = 1024,
     progress: bool = True,
+    device: str | torch.device = "cpu",
 ) -> dict[str, dict[str, Any]]:
     """Invariance pairs: same object and background, independent transformation draws."""
     return {
-        m: render_split(renderer, split, n, batch_size, progress, pair_member=m) for m in ("a", "b")
+        m: render_split(renderer, split, n, batch_size, progress, m, device) for m in ("a", "b")
     }
 
 
@@ -276,19 +308,21 @@ def augment_set(
     stream: str = "augment",
     transform_params: Mapping[str, Mapping[str, float]] | None = None,
     batch_size: int = 1024,
+    device: str | torch.device = "cpu",
 ) -> dict[str, Any]:
     """One whole-image augmentation draw of ``transforms`` for every image of a tensor set (e.g.
-    CIFAR); the draws of image i are a pure function of (seed, stream, i). Labels are kept and the
-    drawn parameters added to the latents."""
+    CIFAR), computed on ``device``; the draws of image i are a pure function of (seed, stream, i).
+    Labels are kept and the drawn parameters added to the latents (all on the CPU)."""
     names = tuple(transforms) or ("none",)
     params = resolve_params(names, transform_params, int(images["images"].shape[-1]))
+    dev = render_device(device)
     parts, latents = [], []
-    for idx in _batches(int(images["labels"].numel()), batch_size):
+    for idx in _batches(int(images["labels"].numel()), batch_size, dev):
         out, lat = augment_images(
-            images["images"][idx], names, params, SampleRandom(seed, stream, idx)
+            images["images"][idx.cpu()].to(dev), names, params, SampleRandom(seed, stream, idx)
         )
-        parts.append(out)
-        latents.append(lat)
+        parts.append(out.cpu())
+        latents.append(_to_cpu(lat))
     return {
         "images": torch.cat(parts).contiguous(),
         "labels": images["labels"].clone(),
@@ -306,9 +340,11 @@ def augment_pairs(
     seed: int = 0,
     transform_params: Mapping[str, Mapping[str, float]] | None = None,
     batch_size: int = 1024,
+    device: str | torch.device = "cpu",
 ) -> dict[str, dict[str, Any]]:
     """Invariance pairs of whole images (e.g. CIFAR): two independent draws of ``transforms``
-    applied to each image as a whole-image augmentation; the images and labels are shared.
+    applied to each image as a whole-image augmentation (on ``device``); the images and labels are
+    shared.
 
     The draws of image i are a pure function of (seed, transforms, i); with ``none`` both members
     are the image itself.
@@ -318,7 +354,7 @@ def augment_pairs(
     members = {}
     for member in ("a", "b"):
         out = augment_set(
-            images, names, seed, f"{stream}/pair_{member}", transform_params, batch_size
+            images, names, seed, f"{stream}/pair_{member}", transform_params, batch_size, device
         )
         out["meta"]["pair_member"] = member
         members[member] = out

@@ -78,9 +78,14 @@ class BaseImagesParams(Block):
 
 
 class RenderParams(Block):
-    """How datasets are rendered (``render``): batch size and progress bars."""
+    """How datasets are rendered (``render``): batch size, device and progress bars.
+
+    ``device``: where the draws and transformations are computed ("auto": CUDA when there is one;
+    GPU pixels may differ from CPU ones by one uint8 level, the draws are the same).
+    """
 
     batch_size: PositiveInt = 1024
+    device: Device = "auto"
     progress: bool = True
 
 

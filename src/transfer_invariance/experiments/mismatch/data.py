@@ -54,7 +54,9 @@ def _render(sets: dict[str, dict[str, Any]], role: str, render: RenderParams) ->
     for key, entry in sets.items():
         renderer = Renderer.from_spec(entry[role])
         out[key] = {
-            split: render_split(renderer, split, None, render.batch_size, render.progress)
+            split: render_split(
+                renderer, split, None, render.batch_size, render.progress, device=render.device
+            )
             for split in SPLITS
         }
     return out

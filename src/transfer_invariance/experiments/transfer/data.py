@@ -108,7 +108,9 @@ def make_model_data(
             source_spec(source, [model["transformation"]], data, s, base_images)
         )
         out[seed_key(s)] = {
-            split: render_split(renderer, split, None, render.batch_size, render.progress)
+            split: render_split(
+                renderer, split, None, render.batch_size, render.progress, device=render.device
+            )
             for split in SPLITS
         }
     return out
@@ -134,7 +136,9 @@ def synthetic_pairs(
     """``n_pairs`` test pairs of a synthetic source: same object (or pattern) and background, two
     independent draws of ``transformation`` (identical members for ``none``)."""
     renderer = Renderer.from_spec(source_spec(source, [transformation], data, seed, base_images))
-    return render_pairs(renderer, "test", data.n_pairs, render.batch_size, render.progress)
+    return render_pairs(
+        renderer, "test", data.n_pairs, render.batch_size, render.progress, render.device
+    )
 
 
 def pair_key(source: str, transformation: str) -> str:
@@ -185,4 +189,7 @@ def make_real_world_pairs(
     images: dict[str, Any], grid: TransferGridParams, render: RenderParams
 ) -> dict[str, dict]:
     """Pairs of every type on real-world images: two whole-image augmentation draws of an image."""
-    return {t: augment_pairs(images, [t], batch_size=render.batch_size) for t in grid.types}
+    return {
+        t: augment_pairs(images, [t], batch_size=render.batch_size, device=render.device)
+        for t in grid.types
+    }

@@ -27,7 +27,7 @@ def render_dataset(spec: DatasetSpec, render: RenderParams) -> tuple[dict, dict,
     """Render train, val and test splits."""
     renderer = Renderer.from_spec(spec)
     return tuple(
-        render_split(renderer, s, None, render.batch_size, render.progress)
+        render_split(renderer, s, None, render.batch_size, render.progress, device=render.device)
         for s in ("train", "val", "test")
     )
 
@@ -35,7 +35,12 @@ def render_dataset(spec: DatasetSpec, render: RenderParams) -> tuple[dict, dict,
 def render_pair_set(spec: DatasetSpec, pairs: PairsParams, render: RenderParams) -> dict:
     """Invariance pairs of the dataset (same object and background, two transformation draws)."""
     return render_pairs(
-        Renderer.from_spec(spec), pairs.split, pairs.n, render.batch_size, render.progress
+        Renderer.from_spec(spec),
+        pairs.split,
+        pairs.n,
+        render.batch_size,
+        render.progress,
+        render.device,
     )
 
 
