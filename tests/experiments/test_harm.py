@@ -109,8 +109,9 @@ def test_the_paper_environment_selects_the_paper_grid(registered):
     assert "harm.relevance.rho_0_85_c" in points
 
 
-def _tables() -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Table 1 numbers that show all three findings (those of the default-size run)."""
+def _tables(sd: float = 1.0) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Table 1 numbers that show all three findings (those of the default-size run), with an sd
+    of ``sd`` points for accuracies and ``sd / 100`` for sensitivities."""
     names = ["C/C", "C+O/C", "C+O/O", "O/O"]
     acc = pd.DataFrame(50.0, index=names, columns=names)
     acc.loc["C+O/C", "C+O/O"], acc.loc["C/C", "C+O/O"] = 12.0, 18.0
@@ -119,21 +120,42 @@ def _tables() -> tuple[pd.DataFrame, pd.DataFrame]:
         {"sensitivity to C": [0.98, 1.0, 0.2, 1.0], "sensitivity to O": [0.18, 0.1, 1.0, 1.1]},
         index=names,
     )
-    return acc, sens
+    return acc, sens, acc * 0 + sd, sens * 0 + sd / 100
+
+
+def _lines(text: str) -> dict[str, str]:
+    return {line[:2]: line for line in text.splitlines() if line[:2] in ("1.", "2.", "3.")}
 
 
 def test_findings_hold_on_numbers_that_show_them():
-    text = findings(*_tables())
-    assert text.count("**holds**") == 3
+    text = findings(*_tables(), n_seeds=2)
+    assert all("**holds**" in line for line in _lines(text).values())
+    assert "k = 1 sd" in text
 
 
-def test_a_flipped_finding_is_reported_as_not_holding():
-    acc, sens = _tables()
+def test_a_flipped_finding_does_not_hold():
+    acc, sens, acc_sd, sens_sd = _tables()
     acc.loc["C+O/C", "C+O/O"] = 30.0  # C+O/C now better at O than C/C: finding 1 flips
-    text = findings(acc, sens)
-    assert text.splitlines()[2].endswith("**does not hold at this size**.")
-    sens.loc["C+O/O", "sensitivity to C"] = 1.5  # C+O/O now more sensitive to C than O/O: flips 2
-    assert findings(acc, sens).count("**does not hold at this size**") >= 2
+    lines = _lines(findings(acc, sens, acc_sd, sens_sd, 2))
+    assert "**does not hold**" in lines["1."] and "**holds**" in lines["2."]
+    sens.loc["C+O/O", "sensitivity to C"] = 1.5  # more sensitive to C than O/O: finding 2 flips
+    assert "**does not hold**" in _lines(findings(acc, sens, acc_sd, sens_sd, 2))["2."]
+
+
+def test_an_effect_within_one_sd_is_direction_only():
+    acc, sens, acc_sd, sens_sd = _tables(sd=5.0)  # finding 1's 6 points < hypot(5, 5)
+    lines = _lines(findings(acc, sens, acc_sd, sens_sd, 2))
+    assert "**direction only**" in lines["1."] and "0.8 sd" in lines["1."]
+    assert "**holds**" in lines["2."]  # 24 points > 7.1
+
+
+def test_a_missing_cell_or_one_seed_is_not_measured():
+    acc, sens, acc_sd, sens_sd = _tables()
+    acc.loc["C/C", "C+O/O"] = float("nan")
+    line = _lines(findings(acc, sens, acc_sd, sens_sd, 2))["1."]
+    assert "**not measured**" in line and "C/C on C+O/O" in line
+    one_seed = _lines(findings(*_tables(sd=float("nan")), n_seeds=1))
+    assert all("**not measured**" in line and "one seed" in line for line in one_seed.values())
 
 
 def test_harm_takes_its_objects_from_the_one_base_images_setting(kedro_project, tmp_path):

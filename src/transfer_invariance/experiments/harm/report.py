@@ -12,7 +12,16 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from transfer_invariance.core.plotting import curves_figure
-from transfer_invariance.core.reporting import long_table, markdown_table, mean_sd
+from transfer_invariance.core.reporting import (
+    DOES_NOT_HOLD,
+    VERDICT_RULE,
+    Verdict,
+    combine,
+    compare,
+    long_table,
+    markdown_table,
+    mean_sd,
+)
 from transfer_invariance.experiments.harm.params import RelevanceParams
 
 CONDITIONS = ("c_c", "co_c", "co_o", "o_o")
@@ -117,7 +126,7 @@ def table1(
         + "Sensitivities come from the test pairs of each seed; the score is precise to about ±3% of its"
         " value with 500 pairs and ±0.8% with 10,000 (measured over pair choices and random reference"
         " pairs), so values slightly above 1 are sampling noise: as different as unrelated inputs.\n\n"
-        + findings(acc_mean, sens_mean, acc_sd, sens_sd)
+        + findings(acc_mean, sens_mean, acc_sd, sens_sd, n_seeds)
         + "\nObjects O (drawn per seed from all base objects): "
         + "; ".join(
             f"seed {s}: {', '.join(group['object'])}" for s, group in objects.groupby("seed")
@@ -154,7 +163,7 @@ def _heat(ax: Any, mean: pd.DataFrame, sd: pd.DataFrame) -> None:
             ax.text(
                 j,
                 i,
-                f"{v:.1f}\n±{sd.iat[i, j]:.1f}",
+                f"{v:.1f}" + ("" if pd.isna(sd.iat[i, j]) else f"\n±{sd.iat[i, j]:.1f}"),
                 ha="center",
                 va="center",
                 fontsize=8,
@@ -167,57 +176,50 @@ def _heat(ax: Any, mean: pd.DataFrame, sd: pd.DataFrame) -> None:
 def findings(
     acc: pd.DataFrame,
     sens: pd.DataFrame,
-    acc_sd: pd.DataFrame | None = None,
-    sens_sd: pd.DataFrame | None = None,
+    acc_sd: pd.DataFrame,
+    sens_sd: pd.DataFrame,
+    n_seeds: int,
 ) -> str:
-    """The paper's qualitative findings, each checked against the measured numbers.
-
-    With the standard deviations over seeds, each comparison states its margin in standard
-    deviations of the difference (sqrt(sd_a^2 + sd_b^2)).
-    """
+    """The paper's findings 1-3, each checked against the measured means and their sds over
+    seeds in the one verdict vocabulary (``core.reporting``); a margin is in sd of the
+    difference (sqrt(sd_a^2 + sd_b^2))."""
     sc, so = "sensitivity to C", "sensitivity to O"
-
-    def verdict(ok: bool) -> str:
-        return "**holds**" if ok else "**does not hold at this size**"
-
-    def gap(table: pd.DataFrame, sd: pd.DataFrame | None, low: tuple, high: tuple, fmt: str) -> str:
-        a, b = table.loc[low], table.loc[high]
-        text = f"{fmt.format(a)} vs {fmt.format(b)}"
-        if sd is None:
-            return text
-        spread = float((sd.loc[low] ** 2 + sd.loc[high] ** 2) ** 0.5)
-        margin = f"{(b - a) / spread:.1f} sd" if spread > 0 else "sd n/a with one seed"
-        return f"{text}; margin {fmt.format(b - a)}, {margin}"
-
-    f1 = (
-        acc.loc["C+O/C", "C+O/O"] < acc.loc["C/C", "C+O/O"]
-        and sens.loc["C+O/C", so] < sens.loc["C/C", so]
-    )
-    f2 = (
-        acc.loc["C+O/O", "C+O/C"] < acc.loc["O/O", "C+O/C"]
-        and sens.loc["C+O/O", sc] < sens.loc["O/O", sc]
-    )
-    own = {"C/C": sc, "C+O/C": sc, "C+O/O": so, "O/O": so}
-    per_model = {
-        m: bool(sens.loc[m, own[m]] > sens.loc[m, so if own[m] == sc else sc]) for m in own
-    }
     pct, score = "{:.1f}%", "{:.2f}"
+
+    def less(table: pd.DataFrame, sd: pd.DataFrame, low: tuple, high: tuple) -> Verdict:
+        cells = (f"{low[0]} on {low[1]}", f"{high[0]} on {high[1]}")
+        return compare(table.loc[low], table.loc[high], sd.loc[low], sd.loc[high], n_seeds, cells)
+
+    def shown(table: pd.DataFrame, low: tuple, high: tuple, v: Verdict, fmt: str) -> str:
+        return f"{fmt.format(table.loc[low])} vs {fmt.format(table.loc[high])}; {v.margin(fmt)}"
+
+    f1_acc = less(acc, acc_sd, ("C+O/C", "C+O/O"), ("C/C", "C+O/O"))
+    f1_sens = less(sens, sens_sd, ("C+O/C", so), ("C/C", so))
+    f2_acc = less(acc, acc_sd, ("C+O/O", "C+O/C"), ("O/O", "C+O/C"))
+    f2_sens = less(sens, sens_sd, ("C+O/O", sc), ("O/O", sc))
+    f1 = combine({"probe accuracy for O": f1_acc, "sensitivity to O": f1_sens})
+    f2 = combine({"probe accuracy for C": f2_acc, "sensitivity to C": f2_sens})
+    own = {"C/C": sc, "C+O/C": sc, "C+O/O": so, "O/O": so}
+    per_model = {m: less(sens, sens_sd, (m, so if own[m] == sc else sc), (m, own[m])) for m in own}
+    f3 = combine(per_model)
     lines = [
         "### Findings (checked against the numbers above)\n",
-        f"1. A model pretrained on C+O to predict C is worse at predicting O on C+O after probing than a model pretrained on C alone "
-        f"({gap(acc, acc_sd, ('C+O/C', 'C+O/O'), ('C/C', 'C+O/O'), pct)}), and its representation is less sensitive to O "
-        f"({gap(sens, sens_sd, ('C+O/C', so), ('C/C', so), score)}): {verdict(f1)}.",
-        f"2. Symmetrically, a model pretrained on C+O to predict O is worse at predicting C on C+O than a model pretrained on O alone "
-        f"({gap(acc, acc_sd, ('C+O/O', 'C+O/C'), ('O/O', 'C+O/C'), pct)}), and its representation is less sensitive to C "
-        f"({gap(sens, sens_sd, ('C+O/O', sc), ('O/O', sc), score)}): {verdict(f2)}.",
+        VERDICT_RULE + "\n",
+        "1. A model pretrained on C+O to predict C is worse at predicting O on C+O after probing than a model pretrained on C alone "
+        f"({shown(acc, ('C+O/C', 'C+O/O'), ('C/C', 'C+O/O'), f1_acc, pct)}), and its representation is less sensitive to O "
+        f"({shown(sens, ('C+O/C', so), ('C/C', so), f1_sens, score)}): {f1}.",
+        "2. Symmetrically, a model pretrained on C+O to predict O is worse at predicting C on C+O than a model pretrained on O alone "
+        f"({shown(acc, ('C+O/O', 'C+O/C'), ('O/O', 'C+O/C'), f2_acc, pct)}), and its representation is less sensitive to C "
+        f"({shown(sens, ('C+O/O', sc), ('O/O', sc), f2_sens, score)}): {f2}.",
         "3. Each model is most sensitive to the feature it was trained to predict: "
         + "; ".join(
-            f"{m} (trained on {own[m][-1]}): C {sens.loc[m, sc]:.2f}, O {sens.loc[m, so]:.2f} {'yes' if ok else 'no'}"
-            for m, ok in per_model.items()
+            f"{m} (trained on {own[m][-1]}): C {sens.loc[m, sc]:.2f}, O {sens.loc[m, so]:.2f}, "
+            f"{v.state}"
+            for m, v in per_model.items()
         )
-        + f". {verdict(all(per_model.values())) if all(per_model.values()) else f'**holds for {sum(per_model.values())} of 4 models**'}.",
+        + f": {f3}.",
     ]
-    if not per_model["O/O"]:
+    if per_model["O/O"].state == DOES_NOT_HOLD:
         lines.append(
             "\n   O/O never saw a C background during pretraining. On C+O inputs the unfamiliar background"
             " dominates its representation: a model cannot become invariant to a feature that was not"
