@@ -182,3 +182,18 @@ def test_narrow_model_trains_on_odd_batch_sizes_on_the_cpu():
         "[net(x).sum().backward() for _ in range(3)]"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
+def test_fixed_normalisation_feeds_the_network_x_minus_half_over_half(trained):
+    """``normalisation: fixed`` (the original code's): the network sees (x - 0.5) / 0.5 of the
+    [0, 1] image whatever the training images; ``dataset`` uses their own statistics."""
+    train, val, dataset_ckpt, _ = trained
+    ckpt, _ = pretrain(
+        train, val, "resnet18", 0.125, TrainConfig(epochs=1, normalisation="fixed", **FAST)
+    )
+    assert ckpt["normalisation"] == "fixed" and ckpt["mean"] == ckpt["std"] == [0.5] * 3
+    assert dataset_ckpt["normalisation"] == "dataset" and dataset_ckpt["mean"] != [0.5] * 3
+    x = train["images"][:4]
+    torch.testing.assert_close(load_model(ckpt).normalize(x), (x.float() / 255 - 0.5) / 0.5)
+    with pytest.raises(ValueError, match="normalisation"):
+        TrainConfig(normalisation="imagenet")

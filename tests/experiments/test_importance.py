@@ -6,7 +6,7 @@ from fake_cifar import write_fake_cifar
 
 from transfer_invariance.core import base_images as bi
 from transfer_invariance.core.transforms import TRANSFORMS
-from transfer_invariance.experiments.importance import data
+from transfer_invariance.experiments.importance import data, report
 from transfer_invariance.experiments.importance.params import (
     CATEGORIES,
     ImportanceDataParams,
@@ -236,3 +236,94 @@ def test_real_world_pretraining_sets_are_stratified_and_augmented_per_epoch(tmp_
     target = data.make_real_world_target(source, rw, [0])["seed_0"]
     assert target["train"]["meta"]["class_names"] == sets["train"]["meta"]["class_names"]  # same
     assert target["train"]["meta"]["transforms"] == data.transform_sets(0)["same"]
+
+
+# -------------------------------------------------------------------------------------- findings
+
+
+def _metrics(seeds=(0, 1), gap: float = 20.0, noise: float = 1.0) -> pd.DataFrame:
+    """Figure 2's shape: same beats different by ``gap`` points at every value; each factor moves
+    accuracy less than the gap; ``noise`` (per seed, opposite signs) makes the spread."""
+    rows = []
+    for factor, values in (("pretrain_samples", ["200", "1000"]), ("arch", ["resnet18", "vit"])):
+        for i, value in enumerate(values):
+            for seed in seeds:
+                for inv, base in (("same", 60.0 + gap), ("different", 60.0)):
+                    sign = 1 if seed % 2 else -1
+                    acc = base + 3 * i + (sign * noise if inv == "same" else 0)
+                    rows.append(
+                        {
+                            "factor": factor,
+                            "value": value,
+                            "invariance": inv,
+                            "seed": seed,
+                            "transfer_acc": acc,
+                            "pretrain_acc": 95.0,
+                        }  # fmt: skip
+                    )
+    return pd.DataFrame(rows)
+
+
+def _finding(text: str, letter: str) -> str:
+    return next(line for line in text.splitlines() if line.startswith(f"({letter})"))
+
+
+def test_importance_findings_hold_on_numbers_that_show_them():
+    metrics = _metrics()
+    text = report.findings(metrics, report.spreads(metrics))
+    assert _finding(text, "a").endswith("**holds**.") and _finding(text, "b").endswith("**holds**.")
+    assert "k = 1 sd" in text
+
+
+def test_importance_a_flipped_value_or_a_gap_within_the_spread():
+    metrics = _metrics()
+    flip = (metrics["factor"] == "arch") & (metrics["value"] == "vit")
+    metrics.loc[flip & (metrics["invariance"] == "same"), "transfer_acc"] -= 40
+    a = _finding(report.findings(metrics, report.spreads(metrics)), "a")
+    assert "**does not hold** (does not hold at architecture = vit)" in a
+    weak = _metrics(gap=2.0, noise=5.0)  # a 2-point gap with a 7-point sd over seeds
+    text = report.findings(weak, report.spreads(weak))
+    assert _finding(text, "a").endswith(
+        "**direction only** (direction only at "
+        + (
+            "pretraining samples = 200; pretraining samples = 1000; architecture = resnet18; "
+            "architecture = vit)."
+        )
+    )
+
+
+def test_importance_a_missing_seed_or_one_seed_is_not_measured():
+    metrics = _metrics(seeds=(0, 1, 2))
+    lacks = (metrics["value"] == "1000") & (metrics["invariance"] == "different")
+    metrics = metrics[~(lacks & (metrics["seed"] == 2))]
+    a = _finding(report.findings(metrics, report.spreads(metrics)), "a")
+    assert "**not measured**" in a and "pretraining samples = 1000, seed 2" in a
+    one = _metrics(seeds=(0,))
+    text = report.findings(one, report.spreads(one))
+    assert "**not measured**" in _finding(text, "a") and "one seed" in _finding(text, "b")
+
+
+def test_finetune_c_holds_only_when_the_gap_narrows_and_stays_open():
+    def tables(tuned_gap: float) -> dict[str, pd.DataFrame]:
+        out = {}
+        for inv, offset in (("same", 1.0), ("different", 0.0)):
+            out[inv] = pd.DataFrame(
+                [
+                    {
+                        "n_samples": n,
+                        "seed": s,
+                        "probe_test_acc": 0.5 + 0.2 * offset + 0.01 * s,
+                        "test_acc": 0.7 + tuned_gap * offset + 0.002 * s,
+                    }  # fmt: skip
+                    for n in (20, 100)
+                    for s in (0, 1, 2)
+                ]
+            )
+        return out
+
+    def verdict(tuned_gap: float) -> str:
+        return report.finetune_report(**tables(tuned_gap))[2].splitlines()[-1]
+
+    assert verdict(0.1).endswith("**holds**.")  # 20 points -> 10 points
+    assert "**does not hold**" in verdict(0.0)  # the gap closes
+    assert "**does not hold**" in verdict(0.3)  # the gap widens

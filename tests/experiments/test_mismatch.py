@@ -217,22 +217,32 @@ def test_findings_hold_on_numbers_that_show_them():
 
 def test_findings_that_the_numbers_contradict_are_reported_as_not_holding():
     flat = findings(_per_seed(slopes=(0.0, 0.0)))  # invariance makes no difference
-    assert _line(flat, "a").endswith("**does not hold at this size**.")
+    assert _line(flat, "a").endswith("**does not hold**.")
     assert _line(flat, "b").endswith("**holds**.")  # extra types cost nothing here
-    assert _line(flat, "c").endswith("**does not hold at this size**.")
+    assert _line(flat, "c").endswith("**does not hold**.")
     costly = findings(_per_seed(extra_cost=20.0))  # supersets transfer 20 points worse
-    assert _line(costly, "b").endswith("**does not hold at this size**.")
+    assert _line(costly, "b").endswith("**does not hold**.")
 
 
-def test_an_effect_within_the_seed_spread_is_not_called_a_finding():
+def test_an_effect_within_the_seed_spread_is_direction_only():
     text = findings(_per_seed(slopes=(8.0, -6.0)))  # the seeds disagree on the direction
-    assert "within the seed spread" in _line(text, "a")
+    assert _line(text, "a").endswith("**direction only**.")
     assert not _line(text, "c").endswith("**holds**.")
+
+
+def test_a_missing_cell_or_one_seed_is_not_measured():
+    tables = _per_seed()
+    tables[1].iloc[1, 5] = float("nan")  # T2 probed on T6, seed 1: a step of (a) and a cell of (c)
+    text = findings(tables)
+    assert "**not measured** (missing: T2 on T6, seed 1)" in _line(text, "a")
+    assert "T2 on T6, seed 1" in _line(text, "c") and _line(text, "b").endswith("**holds**.")
+    one = findings({0: _per_seed()[0]})
+    assert all("**not measured** (one seed" in _line(one, x) for x in "abc")
 
 
 def test_two_nested_sets_leave_finding_c_unchecked():
     two = {s: t.iloc[:2, :2] for s, t in _per_seed().items()}
-    assert _line(findings(two), "c").endswith("**not checked**.")
+    assert _line(findings(two), "c").endswith("**not measured**.")
 
 
 def test_t_quantiles_match_the_tables():

@@ -14,7 +14,12 @@ from transfer_invariance.experiments.transfer.params import (
     TransferDataParams,
     TransferGridParams,
 )
-from transfer_invariance.pipelines.params import BaseImagesParams, DatasetParams, RenderParams
+from transfer_invariance.pipelines.params import (
+    BaseImagesParams,
+    DatasetParams,
+    RenderParams,
+    TrainingParams,
+)
 
 TINY = {
     "transfer": {
@@ -151,12 +156,14 @@ def test_table2_aggregates_same_other_and_none_over_types_then_seeds():
                 for m in grid.models():
                     for t in grid.types:
                         # own type 0.2 (+0.1 on seed 1); others 0.6 + 0.1 * index of the model;
-                        # none 0.9; each kind further out adds 0.05 (0.1 to the own type)
+                        # none 0.9; each kind further out adds 0.12 to the own type only
                         base = 0.2 + 0.1 * s if m == t else 0.9 if m == "none" else 0.6
                         if m not in (t, "none"):
                             base += 0.1 * grid.types.index(m)
-                        values[(f, m, k, t, s)] = base + (0.1 if m == t else 0.05) * kinds.index(k)
-    csv, md, _, tidy = report.table2(_sensitivity(values), _pretraining(grid), grid)
+                        values[(f, m, k, t, s)] = base + (0.12 if m == t else 0) * kinds.index(k)
+    csv, md, _, tidy = report.table2(
+        _sensitivity(values), _pretraining(grid), grid, TrainingParams()
+    )
     row = lambda rel, kind: csv[  # noqa: E731
         (csv["family"] == "Image") & (csv["relation"] == rel) & (csv["kind"] == kind)
     ].iloc[0]
@@ -167,10 +174,11 @@ def test_table2_aggregates_same_other_and_none_over_types_then_seeds():
     others = {0: 0.6, 1: 0.7, 2: 0.8}
     expected = np.mean([np.mean([others[j] for j in range(3) if j != i]) for i in range(3)])
     assert row("Other", "In-distribution")["sensitivity_mean"] == pytest.approx(expected)
-    assert row("None", "Strong OOD")["sensitivity_mean"] == pytest.approx(0.9 + 0.1)
+    assert row("None", "Strong OOD")["sensitivity_mean"] == pytest.approx(0.9)
     assert len(csv) == 2 * 3 * 4 and len(tidy) == len(values)
-    assert "Table 2" in md and md.count("**holds**") == 4  # (a) and (b) for both families
-    assert "it is kept on all of them" in md
+    verdicts = [line for line in md.splitlines() if line.startswith("- **")]
+    assert len(verdicts) == 6 and all(line.endswith("**holds**.") for line in verdicts)
+    assert "k = 1 sd" in md
     assert "| rotate | 55.0 ± 7.1 | 55.0 ± 7.1 |" in md  # pretraining accuracy, mean ± sd
 
 
@@ -188,11 +196,48 @@ def test_findings_report_a_lost_advantage_and_a_failed_finding():
     for s in (0, 1, 2):
         values[("random", "rotate", "in_distribution", "rotate", s)] = 0.95
         values[("random", "hue", "in_distribution", "hue", s)] = 0.95
-    _, md, _, _ = report.table2(_sensitivity(values), _pretraining(grid, (0, 1, 2)), grid)
-    image, random = md.split("- **Image models, (a)**")[1], md.split("- **Random models, (a)**")[1]
-    assert image.count("**holds**") == 2
-    assert "it is lost on Strong OOD, Scenes (CIFAR stand-in)" in image
-    assert random.splitlines()[0].endswith("**does not hold at this size**.")
+    _, md, _, _ = report.table2(
+        _sensitivity(values), _pretraining(grid, (0, 1, 2)), grid, TrainingParams()
+    )
+    lines = {line.split("**")[1]: line for line in md.splitlines() if line.startswith("- **")}
+    assert lines["Image models, (a)"].endswith("**holds**.")
+    assert lines["Image models, (b)"].endswith("**holds**.")
+    lost = lines["Image models, (c)"]  # the advantage is 0 on strong OOD and scenes
+    assert "**does not hold** (does not hold at above zero on Strong OOD" in lost
+    assert "above zero on Scenes (CIFAR stand-in)" in lost
+    assert "**does not hold** (does not hold at vs Other; vs None)" in lines["Random models, (a)"]
+
+
+def test_transfer_c_is_direction_only_within_one_sd_and_not_measured_with_one_seed():
+    grid = TransferGridParams(types=["rotate", "hue"], real_world=["scenes"])
+    kinds = [*data.KINDS, "scenes"]
+
+    def values(seeds, noise):
+        out = {}
+        for f in ("images", "random"):
+            for k in kinds:
+                for s in seeds:
+                    for m in grid.models():
+                        for t in grid.types:
+                            own = (
+                                0.2
+                                + 0.1 * kinds.index(k)
+                                + (noise * (s - 1) if k == "scenes" else 0)
+                            )
+                            out[(f, m, k, t, s)] = own if m == t else 0.7
+        return out
+
+    # scenes: advantage 0.2 +- 0.2 (own type's sd over seeds): above zero, within 1 sd
+    _, md, _, _ = report.table2(
+        _sensitivity(values((0, 1, 2), 0.2)), _pretraining(grid, (0, 1, 2)), grid, TrainingParams()
+    )
+    c = [line for line in md.splitlines() if line.startswith("- **Image models, (c)**")][0]
+    assert "**direction only**" in c
+    _, md, _, _ = report.table2(
+        _sensitivity(values((0,), 0.0)), _pretraining(grid, (0,)), grid, TrainingParams()
+    )
+    lines = [line for line in md.splitlines() if line.startswith("- **")]
+    assert all("**not measured**" in line and "one seed" in line for line in lines)
 
 
 def test_heatmaps_have_every_model_and_type_per_family_and_kind():

@@ -74,7 +74,7 @@ def heatmap_figure(
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
             text = fmt.format(values[i, j])
-            if errors is not None:
+            if errors is not None and not np.isnan(errors[i, j]):  # NaN: one seed, no spread
                 text += "\n±" + fmt.format(errors[i, j])
             dark = values[i, j] < (lo + hi) / 2
             ax.text(

@@ -129,6 +129,15 @@ def combine(parts: Mapping[str, Verdict]) -> Verdict:
     return Verdict(HOLDS, weakest.effect, weakest.spread)
 
 
+def normalisation_note(normalisation: str) -> str:
+    """One sentence saying how the pretrained models normalised their inputs."""
+    how = {
+        "dataset": "with each pretraining set's own per-channel mean and sd",
+        "fixed": "with mean 0.5 and sd 0.5 per channel, as the original code",
+    }[normalisation]
+    return f"Inputs normalised {how} (`training.normalisation: {normalisation}`)."
+
+
 def _nan(value: object) -> bool:
     try:
         return value is None or math.isnan(float(value))  # type: ignore[arg-type]

@@ -30,7 +30,12 @@ from transfer_invariance.core.finetune import finetune_config
 from transfer_invariance.core.models import MODELS
 from transfer_invariance.core.probe import probe_config
 from transfer_invariance.core.rendering import DatasetSpec, parse_spec
-from transfer_invariance.core.training import LR_SCHEDULES, OPTIMIZERS, TrainConfig
+from transfer_invariance.core.training import (
+    LR_SCHEDULES,
+    NORMALISATIONS,
+    OPTIMIZERS,
+    TrainConfig,
+)
 from transfer_invariance.core.training import default_config_for as _default_config_for
 
 _DEVICE = re.compile(r"^(auto|cpu|cuda(:\d+)?)$")
@@ -174,10 +179,15 @@ class _Recipe(Block):
 
 
 class TrainingParams(_Recipe):
-    """A pretraining: architecture, width and the training recipe (defaults: the paper's)."""
+    """A pretraining: architecture, width and the training recipe (defaults: the paper's).
+
+    ``normalisation``: ``dataset`` (the training images' own per-channel mean and std) or
+    ``fixed`` (mean 0.5, std 0.5, as the original code); see ``docs/deviations.md``.
+    """
 
     arch: Literal[tuple(MODELS)] = "resnet18"  # type: ignore[valid-type]
     width: PositiveFloat = 1.0
+    normalisation: Literal[NORMALISATIONS] = "dataset"  # type: ignore[valid-type]
 
     def config(self, seed: int) -> TrainConfig:
         return self._config(_default_config_for(self.arch), seed)

@@ -12,7 +12,14 @@ uint8 images convention); bf16 autocast on CUDA only.
 ``lightning`` is imported inside functions only (it costs seconds at import time).
 """
 
-from .config import LR_SCHEDULES, OPTIMIZERS, TrainConfig, default_config_for, lr_factor
+from .config import (
+    LR_SCHEDULES,
+    NORMALISATIONS,
+    OPTIMIZERS,
+    TrainConfig,
+    default_config_for,
+    lr_factor,
+)
 from .data import (
     batch_slices,
     check_image_size,
@@ -28,6 +35,7 @@ from .progress import EpochProgress
 
 __all__ = [
     "LR_SCHEDULES",
+    "NORMALISATIONS",
     "OPTIMIZERS",
     "EpochProgress",
     "NormalizedModel",

@@ -11,6 +11,8 @@ from ..models import MODELS
 
 LR_SCHEDULES = ("constant", "linear_to_zero", "warmup_cosine")
 OPTIMIZERS = ("adam", "adamw", "sgd")
+NORMALISATIONS = ("dataset", "fixed")
+FIXED_MEAN_STD = 0.5  # the original code's normalisation of every Transforms-2D and C+O image
 
 
 @dataclass(frozen=True)
@@ -23,6 +25,9 @@ class TrainConfig:
     ``device``: "auto" (CUDA if available, else CPU), "cpu", "cuda", "cuda:1", ...
     ``num_threads``: torch CPU threads during the training (restored afterwards); None = unchanged.
     ``progress``: show one progress line per training (epochs, validation accuracy, loss).
+    ``normalisation`` (pretraining): "dataset" normalises inputs with the training images' own
+    per-channel mean and std; "fixed" with mean 0.5, std 0.5 (the original code's). Either way
+    the values travel in the checkpoint, so probes and fine-tunings see the same scaling.
     """
 
     epochs: int = 50
@@ -37,6 +42,7 @@ class TrainConfig:
     device: str = "auto"
     num_threads: int | None = None
     progress: bool = True
+    normalisation: str = "dataset"
 
     def __post_init__(self) -> None:
         def bad(field: str, why: str) -> ValueError:
@@ -62,6 +68,8 @@ class TrainConfig:
             raise bad("seed", "must be an integer")
         if not isinstance(self.device, str) or not self.device:
             raise bad("device", "must be 'auto', 'cpu', 'cuda' or 'cuda:<index>'")
+        if self.normalisation not in NORMALISATIONS:
+            raise bad("normalisation", f"must be one of {NORMALISATIONS}")
         if self.num_threads is not None and (
             not isinstance(self.num_threads, int) or self.num_threads < 1
         ):

@@ -17,7 +17,7 @@ from torch import nn
 
 from ..models import MODELS, build_model
 from ..rng import seeded_global_rng
-from .config import TrainConfig
+from .config import FIXED_MEAN_STD, TrainConfig
 from .data import (
     EpochAugmentation,
     batch_slices,
@@ -160,8 +160,8 @@ def pretrain(
     (or ``max(label) + 1`` without meta). ``desc`` labels the progress line (default
     "pretrain <model_name> | seed <seed>"). Returns ``(checkpoint, history)`` with
     checkpoint = {"arch", "width", "num_classes", "image_size", "state_dict" (CPU, best val acc),
-    "mean", "std", "best_val_acc", "best_epoch"} and history = {"train_loss", "train_acc",
-    "val_loss", "val_acc"} (one value per epoch).
+    "mean", "std" (by ``config.normalisation``), "normalisation", "best_val_acc", "best_epoch"}
+    and history = {"train_loss", "train_acc", "val_loss", "val_acc"} (one value per epoch).
     """
     if not isinstance(config, TrainConfig):
         raise ValueError(f"config must be a TrainConfig, got {type(config).__name__}")
@@ -182,8 +182,11 @@ def pretrain(
     with seeded_global_rng(config.seed):
         model = build_model(model_name, num_classes, width, image_size)
     device = resolve_device(config.device)
-    with torch_threads(config.num_threads):
-        mean, std = channel_stats(train["images"].to(device))
+    if config.normalisation == "fixed":
+        mean, std = [FIXED_MEAN_STD] * 3, [FIXED_MEAN_STD] * 3
+    else:
+        with torch_threads(config.num_threads):
+            mean, std = channel_stats(train["images"].to(device))
     net = NormalizedModel(model, mean, std)
     if desc is None:
         desc = f"pretrain {model_name} | seed {config.seed}"
@@ -196,6 +199,7 @@ def pretrain(
         "state_dict": cpu_state_dict(net.model),
         "mean": mean,
         "std": std,
+        "normalisation": config.normalisation,
         "best_val_acc": float(result["best_val_acc"]),
         "best_epoch": int(result["best_epoch"]),
     }

@@ -162,7 +162,7 @@ def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
             [
                 node(
                     report.table1,
-                    ["probe_metrics", "sensitivity", "objects_csv"],
+                    ["probe_metrics", "sensitivity", "objects_csv", "params:training"],
                     ["table1_csv", "table1_md", "table1_figure"],
                     name="table1",
                 ),
@@ -183,6 +183,11 @@ def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
         )
     )
     tables = under_namespace(
-        reporting, "harm.report", parameters={"params:relevance": "params:harm.relevance"}
+        reporting,
+        "harm.report",
+        parameters={
+            "params:relevance": "params:harm.relevance",
+            "params:training": "params:harm.training",
+        },
     )
     return shared + conditions + plan + grid + tables

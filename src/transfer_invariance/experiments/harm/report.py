@@ -21,8 +21,10 @@ from transfer_invariance.core.reporting import (
     long_table,
     markdown_table,
     mean_sd,
+    normalisation_note,
 )
 from transfer_invariance.experiments.harm.params import RelevanceParams
+from transfer_invariance.pipelines.params import TrainingParams
 
 CONDITIONS = ("c_c", "co_c", "co_o", "o_o")
 CONDITION_NAMES = {"c_c": "C/C", "co_c": "C+O/C", "co_o": "C+O/O", "o_o": "O/O"}
@@ -89,10 +91,13 @@ def plot_relevance(metrics: pd.DataFrame) -> tuple[Figure, str]:
 
 
 def table1(
-    probe_metrics: pd.DataFrame, sensitivity: pd.DataFrame, objects: pd.DataFrame
+    probe_metrics: pd.DataFrame,
+    sensitivity: pd.DataFrame,
+    objects: pd.DataFrame,
+    training: TrainingParams,
 ) -> tuple[pd.DataFrame, str, Figure]:
     """Table 1: the 4x4 probe accuracies and the sensitivities to C and O, with the findings in
-    words and the objects each seed drew."""
+    words, the objects each seed drew and the input normalisation of ``training``."""
     names = [CONDITION_NAMES[c] for c in CONDITIONS]
     acc = probe_metrics.assign(
         model=probe_metrics["model"].map(CONDITION_NAMES),
@@ -118,7 +123,8 @@ def table1(
         "## Table 1: transfer accuracy and sensitivity\n\n"
         f"Rows: pretraining condition (features/label). Accuracy columns: linear-probe test accuracy (%) on each "
         f"dataset; sensitivity: L2 sensitivity score of the penultimate representation on C+O inputs (0 = invariant, "
-        f"1 = as different as unrelated inputs). Mean ± sd over {n_seeds} seed(s).\n\n"
+        f"1 = as different as unrelated inputs). Mean ± sd over {n_seeds} seed(s). "
+        f"{normalisation_note(training.normalisation)}\n\n"
         + markdown_table(acc_mean, acc_sd, "{:.1f}", corner="model \\ probed on")
         + "\n"
         + markdown_table(sens_mean, sens_sd, "{:.2f}", corner="model")

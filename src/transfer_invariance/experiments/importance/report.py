@@ -15,7 +15,14 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from transfer_invariance.core.plotting import curves_figure
-from transfer_invariance.core.reporting import markdown_table, mean_sd
+from transfer_invariance.core.reporting import (
+    VERDICT_RULE,
+    combine,
+    markdown_table,
+    mean_sd,
+    normalisation_note,
+    paired_verdict,
+)
 from transfer_invariance.experiments.importance.params import (
     FACTOR_NAMES,
     INVARIANCES,
@@ -168,56 +175,63 @@ def figure3(spread: pd.DataFrame) -> Figure:
     return fig
 
 
-def paired_gaps(metrics: pd.DataFrame, value: str, by: list[str]) -> pd.DataFrame:
+def paired_differences(metrics: pd.DataFrame, value: str, by: list[str]) -> dict[tuple, pd.Series]:
     """Same minus different, paired by seed (a seed's two models share objects, target and
-    samples), per group of ``by``: the mean over seeds, its sd and the margin mean / sd."""
-    wide = metrics.pivot_table(index=[*by, "seed"], columns="invariance", values=value)
-    gaps = (wide["same"] - wide["different"]).groupby(level=by, sort=False)
-    out = gaps.agg(["mean", "std"]).rename(columns={"std": "sd"})
-    out["margin"] = out["mean"] / out["sd"]
+    samples), per group of ``by``: one value per seed of the table, NaN where a side lacks it."""
+    seeds = sorted(metrics["seed"].unique())
+    out = {}
+    for key, part in metrics.groupby(by, sort=False):
+        wide = part.pivot_table(index="seed", columns="invariance", values=value)
+        wide = wide.reindex(index=seeds, columns=list(INVARIANCES))
+        out[key if isinstance(key, tuple) else (key,)] = wide["same"] - wide["different"]
     return out
 
 
-def _margin_text(row: pd.Series) -> str:
-    return f"margin {row['margin']:.1f} sd" if row["sd"] > 0 else "one seed: no spread"
+def _shown(diffs: pd.Series) -> str:
+    """``12.3 ± 4.5 points`` (mean ± sd over seeds, paired), or the value alone with one seed."""
+    values = diffs.dropna()
+    if values.empty:
+        return "missing"
+    sd = f" ± {values.std(ddof=1):.1f}" if len(values) > 1 else ""
+    return f"{values.mean():.1f}{sd} points"
 
 
 def findings(metrics: pd.DataFrame, spread: pd.DataFrame) -> str:
-    """Findings (a) and (b), each checked against the numbers."""
-    lines = ["### Findings (checked against the numbers above)\n"]
-    gaps = paired_gaps(metrics, "transfer_acc", ["factor", "value"])
-    failed = [
-        f"{FACTOR_NAMES[f]} = {v} ({g['mean']:+.1f})"
-        for (f, v), g in gaps.iterrows()
-        if g["mean"] <= 0
-    ]
-    clear = int((gaps["mean"] > gaps["sd"].fillna(0)).sum())
-    (f, v), weakest = gaps["mean"].idxmin(), gaps.loc[gaps["mean"].idxmin()]
-    verdict = "**holds**" if not failed else "**does not hold**"
+    """Findings (a) and (b), each checked against the numbers in the one verdict vocabulary of
+    ``core.reporting`` (differences paired by seed).
+
+    (a) same minus different transfer accuracy > 0 at every factor value;
+    (b) per factor, the same-vs-different gap minus the larger of the spreads within same and
+        within different (Figure 3's quantities, per seed) > 0.
+    """
+    lines = ["### Findings (checked against the numbers above)\n", VERDICT_RULE + "\n"]
+    gaps = {
+        f"{FACTOR_NAMES[f]} = {v}": d
+        for (f, v), d in paired_differences(metrics, "transfer_acc", ["factor", "value"]).items()
+    }
+    parts = {name: paired_verdict(d, f"{name},") for name, d in gaps.items()}
+    holding = sum(v.holds for v in parts.values())
+    weakest = min(parts, key=lambda k: -np.inf if np.isnan(parts[k].effect) else parts[k].effect)
     lines.append(
         "(a) Same-invariance pretraining transfers better than different-invariance pretraining at "
-        f"every factor value: {verdict} at {len(gaps) - len(failed)} of {len(gaps)} values"
-        + (f" (fails at {', '.join(failed)})" if failed else "")
-        + f"; the gap (paired by seed) exceeds its spread over seeds at {clear} of {len(gaps)}. "
-        f"Smallest gap: {weakest['mean']:.1f} ± {weakest['sd']:.1f} points at {FACTOR_NAMES[f]} = "
-        f"{v} ({_margin_text(weakest)}); smallest margin: {gaps['margin'].min():.1f} sd."
+        f"every factor value: it holds at {holding} of {len(parts)} values. Smallest gap: "
+        f"{_shown(gaps[weakest])} at {weakest} ({parts[weakest].margin()}): {combine(parts)}."
     )
-    quantities = ["spread within same", "spread within different", "same - different gap"]
-    factors = list(dict.fromkeys(spread["factor"]))
-    mean, sd = mean_sd(spread, "factor", "quantity", "value", factors, quantities)
-    holds, fails = [], []
-    for factor in factors:
-        gap = mean.loc[factor, "same - different gap"]
-        other = max(
-            mean.loc[factor, "spread within same"], mean.loc[factor, "spread within different"]
+    wide = spread.pivot_table(index=["factor", "seed"], columns="quantity", values="value")
+    seeds = sorted(spread["seed"].unique())
+    b_parts, texts = {}, []
+    for factor in dict.fromkeys(spread["factor"]):
+        name = FACTOR_NAMES[factor]
+        table = wide.loc[factor].reindex(seeds)
+        other = table[["spread within same", "spread within different"]].max(axis=1, skipna=False)
+        b_parts[name] = paired_verdict(table["same - different gap"] - other, f"{name},")
+        texts.append(
+            f"{name} (gap {table['same - different gap'].mean():.1f} vs spread "
+            f"{other.mean():.1f}: {b_parts[name].state})"
         )
-        text = f"{FACTOR_NAMES[factor]} (gap {gap:.1f} vs spread {other:.1f})"
-        (holds if gap > other else fails).append(text)
     lines.append(
         "\n(b) The same-vs-different gap is larger than the spread caused by each other factor: "
-        + (f"**holds** for {', '.join(holds)}" if holds else "**holds for no factor**")
-        + (f"; **does not hold** for {', '.join(fails)}" if fails else "")
-        + "."
+        f"{'; '.join(texts)}: {combine(b_parts)}."
     )
     return "\n".join(lines) + "\n"
 
@@ -240,7 +254,13 @@ def importance_tables(
         "Linear-probe test accuracy (%) on the target task (transfer) and each model's test accuracy "
         f"on its own pretraining task, mean ± sd over {n} seed(s). Reference configuration: "
         f"{ref.pretrain_samples} pretraining samples, {ref.arch}, class relationship "
-        f"{ref.classes}, {ref.probe_samples} target samples; each factor changes one of them.\n\n"
+        f"{ref.classes}, {ref.probe_samples} target samples; each factor changes one of them. "
+        + " ".join(
+            f"{arch}: {normalisation_note(recipe.normalisation)}"
+            for arch, recipe in importance.training.items()
+            if arch in {ref.arch, *grid.factors.arch}
+        )
+        + "\n\n"
     )
     for factor in dict.fromkeys(metrics["factor"]):
         part = metrics[metrics["factor"] == factor]
@@ -331,16 +351,22 @@ def finetune_report(**by_invariance: pd.DataFrame) -> tuple[pd.DataFrame, Figure
     fig.suptitle(f"Appendix C.2: fine-tuning from the probe (mean ± sd, {n_seeds} seeds)")
     fig.tight_layout()
 
-    probe_gaps = paired_gaps(metrics[metrics["stage"] == "linear probe"], "acc", ["n_samples"])
-    tuned_gaps = paired_gaps(metrics[metrics["stage"] == "fine-tuned"], "acc", ["n_samples"])
-    lines = []
+    probe_gaps = paired_differences(
+        metrics[metrics["stage"] == "linear probe"], "acc", ["n_samples"]
+    )
+    tuned_gaps = paired_differences(metrics[metrics["stage"] == "fine-tuned"], "acc", ["n_samples"])
+    lines, sizes_verdicts = [], {}
     for n in sizes:
-        gap_p, gap_f = probe_gaps.loc[n], tuned_gaps.loc[n]
-        ok = 0 < gap_f["mean"] < gap_p["mean"]
+        gap_p, gap_f = probe_gaps[(n,)], tuned_gaps[(n,)]
+        parts = {
+            "narrowed": paired_verdict(gap_p - gap_f, f"n = {n}, narrowing,"),
+            "not closed": paired_verdict(gap_f, f"n = {n}, remaining gap,"),
+        }
+        sizes_verdicts[f"n = {n}"] = v = combine(parts)
         lines.append(
-            f"n = {n}: gap {gap_p['mean']:.1f} ± {gap_p['sd']:.1f} points after the probe, "
-            f"{gap_f['mean']:.1f} ± {gap_f['sd']:.1f} after fine-tuning (paired by seed; remaining "
-            f"gap {_margin_text(gap_f)}): " + ("**holds**" if ok else "**does not hold**")
+            f"n = {n}: gap {_shown(gap_p)} after the probe, {_shown(gap_f)} after fine-tuning "
+            f"(paired by seed; narrowed: {parts['narrowed'].margin()}; remaining gap: "
+            f"{parts['not closed'].margin()}): {v}"
         )
     md = (
         "## Appendix C.2: full fine-tuning from the linear probe\n\n"
@@ -348,8 +374,10 @@ def finetune_report(**by_invariance: pd.DataFrame) -> tuple[pd.DataFrame, Figure
         "fine-tuning see only that many target samples.\n\n"
         + markdown_table(mean, sd, corner="stage \\ pretraining")
         + "\n### Finding (c): fine-tuning narrows but does not close the gap on small target sets\n\n"
+        + VERDICT_RULE
+        + "\n\n"
         + "\n".join(f"- {line}" for line in lines)
-        + "\n"
+        + f"\n\n(c) at every size: {combine(sizes_verdicts)}.\n"
     )
     csv = (
         metrics.groupby(["stage", "n_samples", "invariance"])["acc"]

@@ -102,6 +102,7 @@ def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
                 {
                     "probe_metrics": "probe_metrics",
                     "types": "types_csv",
+                    "training": "params:training",
                     **{n: f"{n}_checkpoints" for n in names},
                 },
                 ["table_csv", "table_md", "table_figure", "figure4_figure"],
@@ -110,5 +111,7 @@ def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
         ],
         inputs={f"{n}_checkpoints": f"mismatch.{n}.checkpoints" for n in names},
     )
-    tables = under_namespace(reporting, "mismatch.report")
+    tables = under_namespace(
+        reporting, "mismatch.report", parameters={"params:training": "params:mismatch.training"}
+    )
     return shared + nested + tables

@@ -15,7 +15,17 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from transfer_invariance.core.plotting import heatmap_figure
-from transfer_invariance.core.reporting import long_table, markdown_table, mean_sd
+from transfer_invariance.core.reporting import (
+    DOES_NOT_HOLD,
+    NOT_MEASURED,
+    VERDICT_RULE,
+    long_table,
+    markdown_table,
+    mean_sd,
+    normalisation_note,
+    verdict,
+)
+from transfer_invariance.pipelines.params import TrainingParams
 
 # (b) "almost as well": at most this many accuracy points below the exact match;
 # (c) "far worse": at least this many points below it (docs/deviations.md, mismatch)
@@ -54,10 +64,11 @@ def _label(name: str) -> str:
 
 
 def accuracy_table(
-    probe_metrics: pd.DataFrame, types: pd.DataFrame, **checkpoints: dict
+    probe_metrics: pd.DataFrame, types: pd.DataFrame, training: TrainingParams, **checkpoints: dict
 ) -> tuple[pd.DataFrame, str, Figure, Figure]:
     """The table (rows: pretraining set T_k, columns: target T_j; test accuracy of the linear
-    probe, mean ± sd over seeds) as CSV, Markdown with the findings, a heatmap and Figure 4."""
+    probe, mean ± sd over seeds) as CSV, Markdown with the findings (and the input normalisation
+    of ``training``), a heatmap and Figure 4."""
     names = sorted(checkpoints, key=lambda name: int(name.removeprefix("t")))  # t1 .. t<n>
     labels = [_label(n) for n in names]
     acc = probe_metrics.assign(
@@ -90,7 +101,8 @@ def accuracy_table(
         "Rows: the pretraining set T_k (the first k types of the seed's drawn order); columns: the "
         "target T_j. Linear-probe test accuracy (%) on the target, mean ± sd over "
         f"{n_seeds} seed(s); the diagonal is the exact match, above it the pretraining set misses "
-        "some of the target's types, below it it has extra ones.\n\n"
+        "some of the target's types, below it it has extra ones. "
+        f"{normalisation_note(training.normalisation)}\n\n"
         + markdown_table(mean, sd, corner="pretrained on \\ target")
         + "\nEach model's test accuracy on its own pretraining task (the objects it was trained on): "
         + ", ".join(
@@ -170,29 +182,39 @@ def _statistic(per_seed: dict, stat: Callable[[np.ndarray], float]) -> tuple[flo
     return float(np.mean(values)), sd
 
 
-def _margin(difference: float, sd: float) -> str:
-    if math.isnan(sd):
-        return "sd n/a with one seed"
-    if sd == 0:
-        return "no spread over seeds"
-    return f"{difference / sd:.1f} sd"
-
-
 def findings(per_seed: dict[int, pd.DataFrame], own_task: pd.Series | None = None) -> str:
     """The paper's findings (a)-(c), each checked against the per-seed tables (accuracy in %, rows
-    pretraining set T_k, columns target T_j, in k order).
+    pretraining set T_k, columns target T_j, in k order), in the one verdict vocabulary of
+    ``core.reporting``.
 
     Each is a per-seed statistic; its mean over seeds is compared with its sd over seeds.
-    (a) the mean gain of one step k -> k+1 towards the target (k + 1 <= j);
-    (b) the exact match minus the pretraining sets with extra types (k > j);
-    (c) the exact match minus the sets missing most of the target's types (k < j / 2).
+    (a) the mean gain of one step k -> k+1 towards the target (k + 1 <= j): > 0;
+    (b) the exact match minus the pretraining sets with extra types (k > j): at most
+        ``ALMOST_POINTS`` (the effect is ``ALMOST_POINTS`` minus that cost);
+    (c) the exact match minus the sets missing most of the target's types (k < j / 2): at least
+        ``FAR_POINTS`` (the effect is that gap minus ``FAR_POINTS``).
+    A cell missing in any seed's table makes the findings that use it "not measured", naming it.
     ``own_task`` (each model's accuracy on its own pretraining task, in k order) explains a failed
     (b) when the larger sets are the ones their models learned worst.
     """
     n = next(iter(per_seed.values())).shape[0]
+    n_seeds = len(per_seed)
     steps = _cells(n, lambda k, j: k + 1 <= j)
     extra = _cells(n, lambda k, j: k > j)
     missing = _cells(n, lambda k, j: 2 * (k + 1) < j + 1)
+    labels = list(next(iter(per_seed.values())).index)
+
+    def absent(pairs: list[tuple[int, int]], other: Callable[[int, int], int]) -> list[str]:
+        """The cells a statistic reads (each (k, j) and its (other(k, j), j)) that some seed's
+        table lacks."""
+        used = sorted({c for k, j in pairs for c in ((k, j), (other(k, j), j))})
+        return [
+            f"{labels[k]} on {labels[j]}, seed {seed}"
+            for seed, table in per_seed.items()
+            for k, j in used
+            if np.isnan(table.to_numpy()[k, j])
+        ]
+
     rise, rise_sd = _statistic(
         per_seed, lambda a: np.mean([a[k + 1, j] - a[k, j] for k, j in steps])
     )
@@ -206,33 +228,22 @@ def findings(per_seed: dict[int, pd.DataFrame], own_task: pd.Series | None = Non
     m = mean.to_numpy()
     rising = sum(m[k + 1, j] > m[k, j] for k, j in steps)
     exact = np.diag(m)
-    lines = ["### Findings (checked against the numbers above)\n"]
-
-    spread = lambda sd: sd if not math.isnan(sd) else 0.0  # noqa: E731
-    verdict_a = (
-        "**holds**"
-        if rise > spread(rise_sd) and rise > 0
-        else "**direction holds, within the seed spread**"
-        if rise > 0
-        else "**does not hold at this size**"
-    )
+    lines = ["### Findings (checked against the numbers above)\n", VERDICT_RULE + "\n"]
+    v_a = verdict(rise, rise_sd, n_seeds, absent(steps, lambda k, j: k + 1))
     lines.append(
         "(a) For a target T_j, accuracy rises as the pretraining set grows towards T_j: one more of "
         f"the target's types (T_k -> T_(k+1), k + 1 <= j) adds {rise:+.1f} points on average "
-        f"(sd over seeds {spread(rise_sd):.1f}; margin {_margin(rise, rise_sd)}); {rising} of the "
-        f"{len(steps)} steps rise in the mean table: {verdict_a}."
+        f"({v_a.margin()}); {rising} of the {len(steps)} steps rise in the mean table: {v_a}."
     )
-    verdict_b = "**holds**" if cost <= ALMOST_POINTS else "**does not hold at this size**"
+    v_b = verdict(ALMOST_POINTS - cost, cost_sd, n_seeds, absent(extra, lambda k, j: j))
     lines.append(
         "(b) A pretraining set that covers the target's types (k > j) transfers almost as well as "
         f"the exact match (k = j): it loses {cost:+.1f} points against it on average (negative: "
-        f"gains; sd over seeds "
-        f"{spread(cost_sd):.1f}; 'almost' = at most {ALMOST_POINTS:.0f} points below, margin "
-        f"{_margin(ALMOST_POINTS - cost, cost_sd)})"
+        f"gains; 'almost' = at most {ALMOST_POINTS:.0f} points below: {v_b.margin()})"
         + (f", against {gap:.1f} points for the sets missing most types" if missing else "")
-        + f": {verdict_b}."
+        + f": {v_b}."
     )
-    if cost > ALMOST_POINTS and own_task is not None and own_task.iloc[-1] < own_task.iloc[0]:
+    if v_b.state == DOES_NOT_HOLD and own_task is not None and own_task.iloc[-1] < own_task.iloc[0]:
         lines.append(
             "    The sets with extra types are also the ones their models learned worst (accuracy "
             f"on their own pretraining task: {own_task.index[0]} {own_task.iloc[0]:.1f}%, "
@@ -242,20 +253,14 @@ def findings(per_seed: dict[int, pd.DataFrame], own_task: pd.Series | None = Non
     if not missing:
         lines.append(
             "(c) A pretraining set missing most of the target's types (k < j / 2) needs at least "
-            f"3 nested sets; with {n} it is **not checked**."
+            f"3 nested sets; with {n} it is **{NOT_MEASURED}**."
         )
         return "\n".join(lines) + "\n"
-    verdict_c = (
-        "**holds**"
-        if gap >= FAR_POINTS and gap > spread(gap_sd)
-        else "**direction holds, but not far worse or within the seed spread**"
-        if gap > 0
-        else "**does not hold at this size**"
-    )
+    gap, gap_sd = _statistic(per_seed, lambda a: np.mean([a[j, j] - a[k, j] for k, j in missing]))
+    v_c = verdict(gap - FAR_POINTS, gap_sd, n_seeds, absent(missing, lambda k, j: j))
     lines.append(
         "(c) A pretraining set missing most of the target's types (k < j / 2) transfers far worse: "
-        f"{gap:.1f} points below the exact match on average (sd over seeds {spread(gap_sd):.1f}; "
-        f"margin {_margin(gap, gap_sd)}; 'far' = at least {FAR_POINTS:.0f} points); exact matches "
-        f"reach {exact.mean():.1f}% on average: {verdict_c}."
+        f"{gap:.1f} points below the exact match on average ('far' = at least {FAR_POINTS:.0f} "
+        f"points: {v_c.margin()}); exact matches reach {exact.mean():.1f}% on average: {v_c}."
     )
     return "\n".join(lines) + "\n"

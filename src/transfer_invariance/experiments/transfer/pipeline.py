@@ -149,7 +149,7 @@ def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
             ),
             node(
                 report.table2,
-                ["sensitivity", "pretraining_csv", "params:grid"],
+                ["sensitivity", "pretraining_csv", "params:grid", "params:training"],
                 ["table2_csv", "table2_md", "table2_figure", "sensitivity_csv"],
                 name="table2",
             ),
@@ -173,6 +173,9 @@ def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
             for f in FAMILIES
             for t in grid.models()
         },
-        parameters={"params:grid": "params:transfer.grid"},
+        parameters={
+            "params:grid": "params:transfer.grid",
+            "params:training": "params:transfer.training",
+        },
     )
     return _shared(grid) + models + tables

@@ -12,9 +12,20 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from transfer_invariance.core.plotting import heatmap_figure
-from transfer_invariance.core.reporting import long_table, markdown_table, mean_sd
+from transfer_invariance.core.reporting import (
+    VERDICT_RULE,
+    Verdict,
+    combine,
+    compare,
+    long_table,
+    markdown_table,
+    mean_sd,
+    normalisation_note,
+    verdict,
+)
 from transfer_invariance.experiments.transfer.data import KINDS
 from transfer_invariance.experiments.transfer.params import FAMILIES, REFERENCE, TransferGridParams
+from transfer_invariance.pipelines.params import TrainingParams
 
 RELATIONS = ("Same", "Other", "None")
 FAMILY_NAMES = {"images": "Image", "random": "Random"}
@@ -89,10 +100,14 @@ def pretraining_accuracy(**checkpoints: dict[str, dict]) -> pd.DataFrame:
 
 
 def table2(
-    sensitivity: pd.DataFrame, pretraining: pd.DataFrame, grid: TransferGridParams
+    sensitivity: pd.DataFrame,
+    pretraining: pd.DataFrame,
+    grid: TransferGridParams,
+    training: TrainingParams,
 ) -> tuple[pd.DataFrame, str, Figure, pd.DataFrame]:
-    """Table 2 (mean ± sd over seeds), its bar chart, the findings in words, and every
-    sensitivity per model, type, kind of data and seed (``sensitivity.csv``)."""
+    """Table 2 (mean ± sd over seeds), its bar chart, the findings in words (and the input
+    normalisation of ``training``), and every sensitivity per model, type, kind of data and seed
+    (``sensitivity.csv``)."""
     data = tidy(sensitivity)
     rel = relations(data, grid.types)
     columns = [*KINDS, *grid.real_world]
@@ -115,7 +130,8 @@ def table2(
         "unrelated inputs; lower = more invariant). Same: the model trained on transformation t, "
         "measured on t; Other: the mean of the other types' models on t; None: the model trained "
         "without transformations. Each averaged over the types t = "
-        f"{', '.join(grid.types)}; mean ± sd over {n_seeds} seed(s).\n\n"
+        f"{', '.join(grid.types)}; mean ± sd over {n_seeds} seed(s). "
+        f"{normalisation_note(training.normalisation)}\n\n"
         + "".join(
             f"**{FAMILY_NAMES[f]} models** (pretrained on "
             f"{'objects' if f == 'images' else 'random patterns'})\n\n"
@@ -195,77 +211,91 @@ def heatmaps(sensitivity: pd.DataFrame, grid: TransferGridParams) -> dict[str, F
     return out
 
 
-def _margin(gap: float, spread: float) -> str:
-    return f"{gap / spread:.1f} sd" if spread > 0 else "sd n/a with one seed"
-
-
-def _gap(
-    mean: pd.DataFrame, sd: pd.DataFrame, kind: str, versus: str = "Other"
-) -> tuple[float, float]:
-    """``versus - Same`` on ``kind`` (the advantage on the own transformation) and its spread."""
-    value = float(mean.loc[versus, kind] - mean.loc["Same", kind])
-    return value, float(np.hypot(sd.loc[versus, kind], sd.loc["Same", kind]))
-
-
-def _verdict(ok: bool) -> str:
-    return "**holds**" if ok else "**does not hold at this size**"
-
-
 def findings(
     means: dict[str, pd.DataFrame],
     sds: dict[str, pd.DataFrame],
     data: pd.DataFrame,
     types: list[str],
 ) -> str:
-    """The paper's findings (a)-(c), each checked against Table 2 per family of models.
+    """The paper's findings (a)-(c), each checked against Table 2 per family of models, in the
+    one verdict vocabulary of ``core.reporting``.
 
     The advantage of a model on its own transformation is ``Other - Same`` (positive = it is less
     sensitive to its own transformation). Margins are in standard deviations over seeds of the
-    difference (sqrt(sd_a^2 + sd_b^2)); an advantage counts as kept where it exceeds one sd.
+    difference (sqrt(sd_a^2 + sd_b^2)).
     """
-    lines = ["### Findings (checked against the numbers above)\n"]
+    lines = ["### Findings (checked against the numbers above)\n", VERDICT_RULE + "\n"]
+    n_seeds = int(data["seed"].nunique())
     for family in FAMILIES:
-        lines += _family_findings(family, means[family], sds[family], data, types)
+        lines += _family_findings(family, means[family], sds[family], data, types, n_seeds)
     return "\n".join(lines) + "\n"
 
 
 def _family_findings(
-    family: str, mean: pd.DataFrame, sd: pd.DataFrame, data: pd.DataFrame, types: list[str]
+    family: str,
+    mean: pd.DataFrame,
+    sd: pd.DataFrame,
+    data: pd.DataFrame,
+    types: list[str],
+    n_seeds: int,
 ) -> list[str]:
     ind, mild = KIND_NAMES["in_distribution"], KIND_NAMES["mild_ood"]
     name = FAMILY_NAMES[family]
-    (g_in, s_in), (g_none, s_none) = _gap(mean, sd, ind), _gap(mean, sd, ind, "None")
+
+    def lower(kind: str, versus: str = "Other") -> Verdict:
+        """Same below ``versus`` on ``kind``: the advantage on the own transformation."""
+        return compare(
+            mean.loc["Same", kind],
+            mean.loc[versus, kind],
+            sd.loc["Same", kind],
+            sd.loc[versus, kind],
+            n_seeds,
+            (f"Same on {kind}", f"{versus} on {kind}"),
+        )
+
+    v_other, v_none = lower(ind), lower(ind, "None")
     diagonal = _diagonal_minima(data, family, "in_distribution", types)
     listed = f" ({', '.join(diagonal)})" if diagonal else ""
     a = (
         f"- **{name} models, (a)** in distribution a model is least sensitive to the "
         f"transformation it was trained on: Same {mean.loc['Same', ind]:.3f} vs Other "
-        f"{mean.loc['Other', ind]:.3f} (margin {g_in:.3f}, {_margin(g_in, s_in)}) and vs None "
-        f"{mean.loc['None', ind]:.3f} (margin {g_none:.3f}, {_margin(g_none, s_none)}); per type, "
+        f"{mean.loc['Other', ind]:.3f} ({v_other.margin('{:.3f}')}) and vs None "
+        f"{mean.loc['None', ind]:.3f} ({v_none.margin('{:.3f}')}); per type, "
         f"the model trained on t is the least sensitive of all models to t for {len(diagonal)} of "
-        f"{len(types)} types{listed}: {_verdict(g_in > 0 and g_none > 0)}."
+        f"{len(types)} types{listed}: {combine({'vs Other': v_other, 'vs None': v_none})}."
     )
-    g_mild, s_mild = _gap(mean, sd, mild)
+
+    def smaller_but_kept(kind: str) -> dict[str, Verdict]:
+        """The advantage on ``kind`` is below the in-distribution one, and still above zero."""
+        g_in, g_kind = lower(ind), lower(kind)
+        shrink = verdict(
+            g_in.effect - g_kind.effect,
+            float(np.hypot(g_in.spread, g_kind.spread)),
+            n_seeds,
+            [f"advantage on {k}" for k, v in ((ind, g_in), (kind, g_kind)) if np.isnan(v.effect)],
+        )
+        return {f"smaller on {kind}": shrink, f"above zero on {kind}": g_kind}
+
+    b_parts = smaller_but_kept(mild)
+    g_in, g_mild = v_other.effect, b_parts[f"above zero on {mild}"].effect
     b = (
         f"- **{name} models, (b)** the advantage (Other - Same) shrinks from in-distribution to "
-        f"mild OOD data ({g_in:.3f} -> {g_mild:.3f}, a drop of {g_in - g_mild:.3f}, "
-        f"{_margin(g_in - g_mild, float(np.hypot(s_in, s_mild)))}) but does not vanish on mild OOD "
-        f"data ({_margin(g_mild, s_mild)} above zero): {_verdict(s_mild < g_mild < g_in)}."
+        f"mild OOD data ({g_in:.3f} -> {g_mild:.3f}: {b_parts[f'smaller on {mild}'].margin('{:.3f}')}) "
+        f"but does not vanish on mild OOD data ({b_parts[f'above zero on {mild}'].margin('{:.3f}')}): "
+        f"{combine(b_parts)}."
     )
-    states, lost = [], []
-    for kind in [k for k in mean.columns if k not in (ind, mild)]:
-        g, spread = _gap(mean, sd, kind)
-        if g <= spread:
-            lost.append(kind)
-        states.append(f"{kind} {g:.3f} ({_margin(g, spread)}, {'kept' if g > spread else 'lost'})")
-    where = (
-        f"it is lost on {', '.join(lost)}"
-        if lost
-        else "it is kept on all of them (the paper finds it reduced but kept)"
-    )
+    far = [k for k in mean.columns if k not in (ind, mild)]
+    c_parts: dict[str, Verdict] = {}
+    states = []
+    for kind in far:
+        parts = smaller_but_kept(kind)
+        c_parts.update(parts)
+        kept = parts[f"above zero on {kind}"]
+        states.append(f"{kind} {kept.effect:.3f} ({kept.margin('{:.3f}')}; {combine(parts).state})")
     c = (
-        f"- **{name} models, (c)** further from the pretraining data the advantage is: "
-        f"{'; '.join(states)}. An advantage within one sd of zero counts as lost: {where}."
+        f"- **{name} models, (c)** the advantage is reduced further from the pretraining data but "
+        f"kept: smaller than in distribution ({g_in:.3f}) and still above zero on strong-OOD and "
+        f"real-world data: {'; '.join(states)}: {combine(c_parts)}."
     )
     return [a, b, c]
 
