@@ -57,7 +57,12 @@ def plot_relevance(metrics: pd.DataFrame) -> tuple[Figure, str]:
 
     labels = sorted(metrics["pretrain_label"].unique())
     fig, axes = plt.subplots(len(labels), 2, figsize=(9, 3.6 * len(labels)), squeeze=False)
-    md = "### Appendix C.3: relevance and availability\n\nLinear-probe test accuracy (%) on C+O (object in the upper-right corner), mean ± sd over seeds.\n\n"
+    n_seeds = metrics["seed"].nunique()
+    spread = "mean ± sd over" if n_seeds > 1 else "one seed (no spread measured) of"
+    md = (
+        "### Appendix C.3: relevance and availability\n\nLinear-probe test accuracy (%) on C+O "
+        f"(object in the upper-right corner), {spread} {n_seeds} seed(s).\n\n"
+    )
     for i, label in enumerate(labels):
         for j, axis in enumerate(("rho", "beta")):
             part = metrics[(metrics["axis"] == axis) & (metrics["pretrain_label"] == label)]
