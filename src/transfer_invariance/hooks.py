@@ -26,6 +26,7 @@ from kedro.pipeline import Pipeline
 from kedro.pipeline.node import Node
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
+from transfer_invariance import run_lock
 from transfer_invariance.core import tracking
 from transfer_invariance.core.reporting import headline_metrics
 from transfer_invariance.errors import (
@@ -241,3 +242,27 @@ def _reporting_path(catalog: Any, name: str) -> Path | None:
     if path is None or REPORTING not in str(path):
         return None
     return Path(str(path))
+
+
+class RunLockHook:
+    """One run per project folder at a time (``run_lock``), taken before the first node."""
+
+    def __init__(self) -> None:
+        self._lock: Path | None = None
+
+    @hook_impl
+    def before_pipeline_run(self, run_params: dict[str, Any]) -> None:
+        project = Path(run_params.get("project_path") or Path.cwd())
+        try:
+            self._lock = run_lock.acquire(project)
+        except UserError as err:  # the run's MLflow run is FAILED, with the reason
+            tracking.fail_active_run(str(err))
+            raise
+
+    @hook_impl
+    def after_pipeline_run(self) -> None:
+        run_lock.release(self._lock)
+
+    @hook_impl
+    def on_pipeline_error(self) -> None:
+        run_lock.release(self._lock)

@@ -4,7 +4,12 @@ import logging
 
 from kedro.config import OmegaConfigLoader
 
-from transfer_invariance.hooks import ParameterCheckHook, ProjectSetupHook, TrackingHook
+from transfer_invariance.hooks import (
+    ParameterCheckHook,
+    ProjectSetupHook,
+    RunLockHook,
+    TrackingHook,
+)
 
 # Library notices a user can do nothing about: the project names datasets with dots on purpose
 # (namespaces), `--pipeline` is the documented spelling, the rest come from inside the libraries.
@@ -26,7 +31,9 @@ logging.getLogger("kedro_viz.integrations.kedro.hooks").addFilter(
     lambda record: "has no attribute 'datasets'" not in record.getMessage()
 )
 
-HOOKS = (ProjectSetupHook(), ParameterCheckHook(), TrackingHook())
+# pluggy calls the hooks registered last first: the run lock is taken once the parameters and
+# stored inputs have passed their checks (a run stopped by them leaves no lock), before any node
+HOOKS = (RunLockHook(), ProjectSetupHook(), ParameterCheckHook(), TrackingHook())
 
 CONFIG_LOADER_CLASS = OmegaConfigLoader
 CONFIG_LOADER_ARGS = {

@@ -38,7 +38,7 @@ def test_an_interrupted_save_keeps_finished_entries_and_is_not_complete(tmp_path
     with pytest.raises(DatasetError, match="incomplete"):
         ds.load()
     index = json.loads((tmp_path / "ck" / "index.json").read_text())
-    assert index["entries"] == {"seed_0": "x"}
+    assert list(index["entries"]) == ["seed_0"] and index["entries"]["seed_0"]["fingerprint"] == "x"
     assert not list((tmp_path / "ck").glob("*.partial"))
     calls = []
     ds.save(
@@ -48,3 +48,35 @@ def test_an_interrupted_save_keeps_finished_entries_and_is_not_complete(tmp_path
         }
     )
     assert calls == [1] and ds.exists()
+
+
+def test_a_truncated_or_corrupt_checkpoint_is_trained_again_with_a_warning(tmp_path, caplog):
+    """Resume checks what it reuses: a finished file that is no longer what was written (same
+    fingerprint, other bytes) is retrained, with a warning naming it; the whole one is kept."""
+    calls = []
+
+    def job(key):
+        return Deferred(f"fp-{key}", lambda: calls.append(key) or {"w": torch.arange(1000.0)})
+
+    ds = CheckpointsDataset(str(tmp_path / "ck"))
+    ds.save({"seed_0": job("a"), "seed_1": job("b")})
+    file = tmp_path / "ck" / "seed_1.pt"
+    file.write_bytes(file.read_bytes()[:200])  # truncated, e.g. by a full disk or a bad copy
+    with caplog.at_level("WARNING"):
+        ds.save({"seed_0": job("a"), "seed_1": job("b")})
+    assert calls == ["a", "b", "b"]
+    assert "seed_1.pt" in caplog.text and "truncated or corrupt" in caplog.text
+    assert torch.equal(ds.load()["seed_1"]["w"], torch.arange(1000.0))
+
+
+def test_a_corrupt_file_fails_loading_with_one_user_error(tmp_path):
+    from transfer_invariance.errors import user_error
+
+    ds = CheckpointsDataset(str(tmp_path / "ck"))
+    ds.save({"seed_0": Deferred("x", lambda: {"v": torch.ones(1)})})
+    (tmp_path / "ck" / "seed_0.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(DatasetError) as err:
+        ds.load()
+    found = user_error(err.value)
+    assert found is not None and "seed_0.pt' is missing or corrupt" in str(found)
+    assert "Run the pipeline that makes it again" in str(found)

@@ -1,8 +1,10 @@
 """A Kedro dataset holding one checkpoint per seed, which trains only the seeds it lacks.
 
 The pretrain node returns ``{seed key: Deferred(fingerprint, compute)}`` (Kedro's lazy-saving idiom).
-On save, an entry whose file exists with the same fingerprint is kept as it is and its ``compute``
-is never called; the others are computed and written one at a time (atomically). So an interrupted
+On save, an entry whose file exists with the same fingerprint and is whole (the size and SHA-256
+recorded in the index when it was written) is kept as it is and its ``compute`` is never called; the
+others are computed and written one at a time (atomically). A truncated or corrupt file is trained
+again, with a warning naming it. So an interrupted
 experiment, run again (with or without ``--only-missing-outputs``), redoes no finished training, a
 failure in one training keeps the ones finished before it, and a changed parameter or dataset (a
 different fingerprint) is never mistaken for a finished one.
@@ -17,6 +19,7 @@ parent run of a resumed experiment still shows every training it stands on.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from collections.abc import Callable
@@ -29,6 +32,7 @@ from kedro.io.core import AbstractDataset, DatasetError
 
 from transfer_invariance.core.tracking import record_reused
 from transfer_invariance.datasets.atomic import save_tensors, save_text
+from transfer_invariance.errors import UserError
 
 logger = logging.getLogger(__name__)
 
@@ -43,12 +47,45 @@ class Deferred:
     compute: Callable[[], Any]
 
 
+class CorruptArtifactError(UserError, DatasetError):
+    """A stored file that cannot be read back (the message names it and says what to do)."""
+
+
 def _safe(key: str) -> str:
     return key.replace("/", "__")
 
 
+def _digest(file: Path) -> dict[str, Any]:
+    """What a whole file is: its size and SHA-256."""
+    sha = hashlib.sha256()
+    with file.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            sha.update(block)
+    return {"size": file.stat().st_size, "sha256": sha.hexdigest()}
+
+
+def _fingerprint(entry: Any) -> str | None:
+    """The fingerprint of an index entry (older indexes hold the fingerprint alone)."""
+    return entry.get("fingerprint") if isinstance(entry, dict) else entry
+
+
+def _is_whole(file: Path, entry: Any) -> bool:
+    """The file is there and is what was written: same size and hash as recorded (an older
+    index without them: it loads)."""
+    if not file.exists():
+        return False
+    if isinstance(entry, dict) and "sha256" in entry:
+        return _digest(file) == {"size": entry["size"], "sha256": entry["sha256"]}
+    try:
+        torch.load(file, map_location="cpu", weights_only=True)
+    except Exception:
+        return False
+    return True
+
+
 class CheckpointsDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
-    """One ``torch.save`` file per key in a folder, plus ``index.json`` (key -> fingerprint)."""
+    """One ``torch.save`` file per key in a folder, plus ``index.json`` (key -> fingerprint, size
+    and SHA-256 of the file as written)."""
 
     def __init__(self, path: str, metadata: dict[str, Any] | None = None) -> None:
         self._path = Path(path)
@@ -77,8 +114,10 @@ class CheckpointsDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
                     self._path / f"{_safe(key)}.pt", map_location="cpu", weights_only=True
                 )
             except Exception as err:
-                raise DatasetError(
-                    f"'{self._path}/{_safe(key)}.pt' is missing or corrupt ({err}). Delete it and rerun."
+                raise CorruptArtifactError(
+                    f"'{self._path}/{_safe(key)}.pt' is missing or corrupt "
+                    f"({type(err).__name__}). Run the pipeline that makes it again: it trains "
+                    "that entry again and keeps the others."
                 ) from err
         return out
 
@@ -93,7 +132,14 @@ class CheckpointsDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
         for key, value in data.items():
             file = self._path / f"{_safe(key)}.pt"
             fingerprint = value.fingerprint if isinstance(value, Deferred) else None
-            if fingerprint is not None and old.get(key) == fingerprint and file.exists():
+            same = fingerprint is not None and _fingerprint(old.get(key)) == fingerprint
+            if same and not _is_whole(file, old[key]) and file.exists():
+                logger.warning(
+                    "'%s' is not the file that was written (truncated or corrupt): training it "
+                    "again",
+                    file,
+                )
+            elif same and file.exists():
                 run_id = record_reused(f"{self._path}/{key}", fingerprint)
                 logger.info(
                     "Reusing %s/%s (finished earlier%s)",
@@ -104,7 +150,7 @@ class CheckpointsDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
                 continue
             result = value.compute() if isinstance(value, Deferred) else value
             save_tensors(result, file)
-            index["entries"][key] = fingerprint
+            index["entries"][key] = {"fingerprint": fingerprint, **_digest(file)}
             self._write_index(index)
         index["complete"] = True
         self._write_index(index)
