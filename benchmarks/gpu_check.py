@@ -13,25 +13,21 @@ is put on ``sys.path`` here, so neither the project nor Kedro / MLflow need be i
    and their fraction of the GPU's dense bf16 peak.
 3. concurrent: k = 1, 2, 4, 8 separate processes each training a width-1 ResNet-18 at batch 128 on
    the same GPU: total and per-training images/s, speed-up over k = 1.
-4. harm: one seed of the harm experiment (Table 1) at the paper's sample count (45,000 / 5,000 /
-   10,000 of the scene stand-in for CIFAR-10, 10 objects of 12 px pasted): the four conditions
-   pretrained for ``--harm-epochs`` epochs with ``core.training.pretrain``, 16 linear probes for
-   ``--harm-probe-epochs`` epochs, sensitivities to C and O; measured times extrapolated to the
-   paper's 50 / 200 epochs, to Table 1 (4 conditions x 10 seeds) and to the C.3 grid (28 x 10).
+The harm experiment itself runs through Kedro on the GPU machine: ``scripts/gpu_run.sh`` (the real
+pipeline, shrunk, then this script).
 
 Each part is guarded: a failure prints its traceback and the next part runs; the exit status is 1
 if any part failed. ``--tiny`` runs every part at toy sizes (on the CPU unless ``--device cuda``).
 
     DO_NOT_TRACK=true python benchmarks/gpu_check.py --out gpu_check.json
     DO_NOT_TRACK=true python benchmarks/gpu_check.py --tiny
-    DO_NOT_TRACK=true python benchmarks/gpu_check.py --parts train harm --harm-epochs 2
+    DO_NOT_TRACK=true python benchmarks/gpu_check.py --parts train concurrent
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import json
 import os
 import platform
@@ -50,7 +46,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 from timing import best_time, print_machine  # noqa: E402
 
-PARTS = ("render", "train", "concurrent", "harm")
+PARTS = ("render", "train", "concurrent")
 RENDER_SETS = ("rotate,hue,blur", "elastic", "scale,translate,contrast")
 # Dense (no sparsity) bf16 tensor-core peak in TFLOP/s; the first matching name wins.
 PEAK_BF16_TFLOPS = (("H100 PCIe", 756.0), ("H100 NVL", 835.0), ("H100", 989.0), ("H200", 989.0))
@@ -63,7 +59,6 @@ HARM_CONDITIONS = {
     "O/O": {"label_source": "o", "background": "black"},
 }
 NUM_CLASSES = 10
-N_OBJECTS, OBJECT_SIZE = 10, 12
 
 
 # ---------------------------------------------------------------------------------------- helpers
@@ -176,13 +171,6 @@ def resnet_loop(
 def fmt_rate(x: float) -> str:
     """A rate with thousands separators, no decimals."""
     return f"{x:,.0f}"
-
-
-def fmt_secs(s: float) -> str:
-    """Seconds as s / min / h (the probe benchmark's format)."""
-    from probe_cached import fmt_secs as fmt
-
-    return fmt(s)
 
 
 def print_table(header: list[str], rows: list[list[str]]) -> None:
@@ -457,297 +445,6 @@ def part_concurrent(args: argparse.Namespace, device: torch.device) -> dict[str,
     }
 
 
-# --------------------------------------------------------------------------------------- 4. harm
-def plain_pretrain(
-    train: dict, width: float, epochs: int, batch_size: int, seed: int, device: torch.device
-) -> dict[str, Any]:
-    """Fallback without Lightning: a ``TrainLoop`` for ``epochs`` epochs (last weights, no val)."""
-    from transfer_invariance.core.models import build_model
-    from transfer_invariance.core.training import NormalizedModel, channel_stats, cpu_state_dict
-
-    torch.manual_seed(seed)
-    model = build_model("resnet18", NUM_CLASSES, width, 32)
-    mean, std = channel_stats(train["images"])
-    net = NormalizedModel(model, mean, std)
-    loop = TrainLoop(net, train["images"], train["labels"], batch_size, device, seed=seed)
-    loop.run(epochs * len(loop.slices))
-    syncer(device)()
-    return {
-        "arch": "resnet18",
-        "width": float(width),
-        "num_classes": NUM_CLASSES,
-        "image_size": 32,
-        "state_dict": cpu_state_dict(model),
-        "mean": mean,
-        "std": std,
-    }
-
-
-def harm_data(args: argparse.Namespace) -> tuple[dict, dict, dict[str, float]]:
-    """The four conditions' splits for one seed, the shared pair sets, and their build times."""
-    from transfer_invariance.core import base_images
-    from transfer_invariance.core.harm_data import compose_c_plus_o, harm_pair_sets
-
-    try:
-        from transfer_invariance.core.scenes import make_scenes
-    except ModuleNotFoundError as err:
-        raise ModuleNotFoundError(
-            f"{err}: core.scenes (the C stand-in) imports torchvision.ops.roi_align; install the "
-            "torchvision build matching this torch to run this part"
-        ) from err
-
-    sizes = harm_sizes(args)
-    times: dict[str, float] = {}
-    t0 = time.perf_counter()
-    c_data = {s: make_scenes(n, NUM_CLASSES, 32, 0, s) for s, n in sizes.items()}
-    names, objects = base_images.load_objects("embedded", None, image_size=64, classes=N_OBJECTS)
-    obj = {"n_objects": N_OBJECTS, "object_size": OBJECT_SIZE, "object_names": list(names)}
-    times["c_data_s"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    test, n_pairs = c_data["test"], min(args.harm_n_pairs, sizes["test"])
-    pair_c = {**test, "images": test["images"][:n_pairs], "labels": test["labels"][:n_pairs]}
-    pairs = {
-        vary: harm_pair_sets(pair_c, objects, seed=0, split="test", vary=vary, **obj)
-        for vary in ("c", "o")
-    }
-    times["pairs_s"] = time.perf_counter() - t0
-
-    t0 = time.perf_counter()
-    seed = args.harm_seed
-    data = {
-        cond: {
-            s: compose_c_plus_o(c_data[s], objects, seed=seed, split=s, **kw, **obj) for s in sizes
-        }
-        for cond, kw in HARM_CONDITIONS.items()
-    }
-    times["compose_s"] = time.perf_counter() - t0
-    return data, pairs, times
-
-
-def harm_sizes(args: argparse.Namespace) -> dict[str, int]:
-    """Images per split of C (and so of every condition)."""
-    return {"train": args.harm_n_train, "val": args.harm_n_val, "test": args.harm_n_test}
-
-
-def harm_pretrain(
-    args: argparse.Namespace, data: dict, device: torch.device, trainer: str
-) -> tuple[dict[str, dict], dict[str, float], float]:
-    """Pretrain each condition (after an untimed warm-up); checkpoints, seconds each, warm-up s."""
-    from transfer_invariance.core.training import default_config_for, pretrain
-
-    config = default_config_for(
-        "resnet18", batch_size=128, lr=1e-3, seed=args.harm_seed, device=device.type
-    ).replace(epochs=args.harm_epochs, progress=False)
-
-    def train_one(train: dict, val: dict, epochs: int) -> dict[str, Any]:
-        if trainer == "lightning":
-            width, cfg = args.harm_width, config.replace(epochs=epochs)
-            return pretrain(train, val, "resnet18", width, cfg)[0]
-        return plain_pretrain(train, args.harm_width, epochs, 128, args.harm_seed, device)
-
-    sync = syncer(device)
-    t0 = time.perf_counter()
-    first = data["C+O/C"]
-    m = min(first["train"]["labels"].numel(), 2048)
-    warm = {**first["train"], "images": first["train"]["images"][:m]}
-    train_one({**warm, "labels": first["train"]["labels"][:m]}, first["val"], 1)
-    warmup_s = time.perf_counter() - t0
-
-    checkpoints, seconds = {}, {}
-    n = args.harm_epochs * args.harm_n_train
-    for cond, splits in data.items():
-        sync()
-        t0 = time.perf_counter()
-        checkpoints[cond] = train_one(splits["train"], splits["val"], args.harm_epochs)
-        sync()
-        seconds[cond] = time.perf_counter() - t0
-        print(f"  pretrain {cond}: {seconds[cond]:.1f} s ({fmt_rate(n / seconds[cond])} images/s)")
-    return checkpoints, seconds, warmup_s
-
-
-def harm_probes(
-    args: argparse.Namespace, data: dict, checkpoints: dict, device: torch.device
-) -> tuple[dict[str, dict[str, float]], list[float], list[float], int]:
-    """Probe every model on every condition: test accuracies (%), the seconds of the calls that
-    reuse cached representations and of those that compute them, and the distinct image sets."""
-    from transfer_invariance.core.probe import probe, probe_config
-
-    targets = list(data)
-    reused = [
-        any(
-            torch.equal(data[t]["train"]["images"], data[u]["train"]["images"]) for u in targets[:i]
-        )
-        for i, t in enumerate(targets)
-    ]
-    config = probe_config(
-        epochs=args.harm_probe_epochs, batch_size=256, lr=1e-3, seed=args.harm_seed
-    ).replace(device=device.type, progress=False)
-    sync = syncer(device)
-    acc: dict[str, dict[str, float]] = {}
-    cached, fresh = [], []
-    for cond, ckpt in checkpoints.items():
-        cache: dict[str, torch.Tensor] = {}  # as the pipeline: one per model, shared by targets
-        acc[cond] = {}
-        for target, seen in zip(targets, reused, strict=True):
-            s = data[target]
-            sync()
-            t0 = time.perf_counter()
-            result = probe(ckpt, s["train"], s["val"], s["test"], config, None, cache)
-            sync()
-            (cached if seen else fresh).append(time.perf_counter() - t0)
-            acc[cond][target] = 100 * result["test_acc"]
-    return acc, cached, fresh, len(targets) - sum(reused)
-
-
-def harm_sensitivity(
-    args: argparse.Namespace, pairs: dict, checkpoints: dict, device: torch.device
-) -> dict[str, dict[str, float]]:
-    """L2 sensitivity of every model to C and to O on the shared C+O pair sets."""
-    from transfer_invariance.core.invariance import pair_representations, sensitivity_l2
-    from transfer_invariance.core.training import load_model
-
-    out: dict[str, dict[str, float]] = {}
-    for cond, ckpt in checkpoints.items():
-        model = load_model(ckpt, device=device)
-        out[cond] = {}
-        for vary, pair_set in pairs.items():
-            a, b = pair_representations(model, pair_set, 1024, device)
-            n = args.harm_random_pairs
-            out[cond][vary] = sensitivity_l2(a, b, n_random_pairs=n, seed=args.harm_seed)
-    return out
-
-
-def harm_extrapolate(
-    args: argparse.Namespace,
-    times: dict[str, float],
-    pretrain_s: dict[str, float],
-    cached: list[float],
-    fresh: list[float],
-    n_sets: int,
-) -> dict[str, float]:
-    """Per-epoch costs and the paper-scale estimates (one training at a time).
-
-    A pretraining epoch is the whole ``pretrain`` call / epochs (setup and validation included). A
-    probe call on already-seen images is probe training alone; without one, the fastest call bounds
-    it from above. Features of one image set = mean fresh call - probe training.
-    """
-    n_cond = len(pretrain_s)
-    epoch_s = sum(pretrain_s.values()) / n_cond / args.harm_epochs
-    probe_train_s = sum(cached) / len(cached) if cached else min(fresh)
-    probe_epoch_s = probe_train_s / args.harm_probe_epochs
-    features_s = max(0.0, sum(fresh) / len(fresh) - probe_train_s)
-    one_seed = (
-        times["compose_s"]
-        + n_cond * epoch_s * PAPER_EPOCHS
-        + n_cond * n_cond * probe_epoch_s * PAPER_PROBE_EPOCHS
-        + n_cond * n_sets * features_s
-        + times["sensitivity_s"]
-    )
-    c3_point = (
-        times["compose_s"] / n_cond
-        + epoch_s * PAPER_EPOCHS
-        + 2 * probe_epoch_s * PAPER_PROBE_EPOCHS
-        + features_s
-    )
-    return {
-        "pretrain_epoch_s": epoch_s,
-        "probe_epoch_s": probe_epoch_s,
-        "features_s_per_set": features_s,
-        "one_seed_s": one_seed,
-        "table1_s": times["c_data_s"] + times["pairs_s"] + PAPER_SEEDS * one_seed,
-        "c3_grid_s": C3_POINTS * PAPER_SEEDS * c3_point,
-    }
-
-
-def part_harm(args: argparse.Namespace, device: torch.device) -> dict[str, Any]:
-    """One Table 1 seed at the paper's sample count, timed and extrapolated."""
-    sizes = harm_sizes(args)
-    trainer = args.harm_trainer
-    if trainer == "auto":
-        trainer = "lightning" if importlib.util.find_spec("lightning") else "plain"
-    how = "core.training.pretrain, Lightning" if trainer == "lightning" else "plain loop, no val"
-    print(
-        f"C = scene stand-in {sizes['train']:,} / {sizes['val']:,} / {sizes['test']:,} images, "
-        f"{N_OBJECTS} objects of {OBJECT_SIZE} px; resnet18 width {args.harm_width}, batch 128, "
-        f"Adam lr 1e-3, {args.harm_epochs} epoch(s) per condition ({how}); probes "
-        f"{args.harm_probe_epochs} epoch(s), batch 256; seed {args.harm_seed}; {device}"
-    )
-    data, pairs, times = harm_data(args)
-    checkpoints, pretrain_s, times["warmup_s"] = harm_pretrain(args, data, device, trainer)
-    acc, cached, fresh, n_sets = harm_probes(args, data, checkpoints, device)
-    t0 = time.perf_counter()
-    sens = harm_sensitivity(args, pairs, checkpoints, device)
-    syncer(device)()
-    times["sensitivity_s"] = time.perf_counter() - t0
-    est = harm_extrapolate(args, times, pretrain_s, cached, fresh, n_sets)
-    measured = sum(times.values()) + sum(pretrain_s.values()) + sum(cached) + sum(fresh)
-
-    conds = list(HARM_CONDITIONS)
-    acc_rows = [
-        [m, *(f"{acc[m][t]:.1f}" for t in conds), f"{sens[m]['c']:.2f}", f"{sens[m]['o']:.2f}"]
-        for m in conds
-    ]
-    acc_header = ["model \\ probed on", *conds, "sens. to C", "sens. to O"]
-    print(
-        f"\nprobe test accuracy (%) and L2 sensitivity, seed {args.harm_seed} "
-        f"({args.harm_epochs} pretraining / {args.harm_probe_epochs} probe epochs):"
-    )
-    print_table(acc_header, acc_rows)
-    n_all = sum(sizes.values())
-    epoch_rate = sizes["train"] / est["pretrain_epoch_s"]
-    est_rows = [
-        [
-            f"pretraining epoch ({sizes['train']:,} train + {sizes['val']:,} val)",
-            f"{est['pretrain_epoch_s']:.2f} s",
-            f"{fmt_rate(epoch_rate)} img/s",
-        ],
-        ["probe epoch (one probe on cached features)", f"{1000 * est['probe_epoch_s']:.0f} ms", ""],
-        [f"features of one image set ({n_all:,})", f"{est['features_s_per_set']:.1f} s", ""],
-        [
-            f"one seed at {PAPER_EPOCHS} / {PAPER_PROBE_EPOCHS} epochs (4 pretrainings, 16 probes)",
-            fmt_secs(est["one_seed_s"]),
-            "",
-        ],
-        [f"Table 1: 4 conditions x {PAPER_SEEDS} seeds", fmt_secs(est["table1_s"]), ""],
-        [
-            f"C.3 grid: {C3_POINTS} points x {PAPER_SEEDS} seeds (1 pretraining + 2 probes each)",
-            fmt_secs(est["c3_grid_s"]),
-            "",
-        ],
-    ]
-    est_header = ["", "time", "rate"]
-    print(f"\nmeasured {fmt_secs(measured)}; extrapolated, one training at a time:")
-    print_table(est_header, est_rows)
-    n_img = args.harm_epochs * sizes["train"]
-    return {
-        "sizes": sizes,
-        "trainer": trainer,
-        "epochs": args.harm_epochs,
-        "probe_epochs": args.harm_probe_epochs,
-        "times_s": {
-            **times,
-            "pretrain": pretrain_s,
-            "probe_calls_cached": cached,
-            "probe_calls_fresh": fresh,
-        },
-        "pretrain_images_per_s": {c: n_img / t for c, t in pretrain_s.items()},
-        "probe_samples_per_s": sizes["train"] / est["probe_epoch_s"],
-        "estimates": est,
-        "probe_test_acc": acc,
-        "sensitivity_l2": sens,
-        "title": f"Harm experiment, one seed, {sizes['train']:,} / {sizes['val']:,} / "
-        f"{sizes['test']:,} scene images, ResNet-18 width {args.harm_width}",
-        "markdown": (
-            f"{args.harm_epochs} pretraining / {args.harm_probe_epochs} probe epochs; probe test "
-            "accuracy (%) and L2 sensitivity:\n\n"
-            + md_table(acc_header, acc_rows)
-            + f"\nMeasured {fmt_secs(measured)}; extrapolated, one training at a time:\n\n"
-            + md_table(est_header, est_rows)
-        ),
-    }
-
-
 # ------------------------------------------------------------------------------------------ main
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -777,18 +474,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--concurrent-batch", type=int, default=128)
     ap.add_argument("--concurrent-steps", type=int, default=300)
     ap.add_argument("--concurrent-timeout", type=float, default=300.0)
-    ap.add_argument(
-        "--harm-epochs", type=int, default=3, help="pretraining epochs per condition (paper: 50)"
-    )
-    ap.add_argument("--harm-probe-epochs", type=int, default=20, help="probe epochs (paper: 200)")
-    ap.add_argument("--harm-width", type=float, default=1.0)
-    ap.add_argument("--harm-n-train", type=int, default=45000)
-    ap.add_argument("--harm-n-val", type=int, default=5000)
-    ap.add_argument("--harm-n-test", type=int, default=10000)
-    ap.add_argument("--harm-n-pairs", type=int, default=10000)
-    ap.add_argument("--harm-random-pairs", type=int, default=10000)
-    ap.add_argument("--harm-seed", type=int, default=0)
-    ap.add_argument("--harm-trainer", choices=["auto", "lightning", "plain"], default="auto")
     args = ap.parse_args(argv)
     if args.tiny:
         args.device = args.device or "cpu"
@@ -800,9 +485,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         if args.compile_backend == "inductor":
             args.compile_backend = "eager"  # dynamo tracing only: inductor takes minutes on a CPU
         args.ks, args.concurrent_batch, args.concurrent_steps = [1, 2], 16, 3
-        args.harm_epochs, args.harm_probe_epochs, args.harm_width = 1, 2, 0.125
-        args.harm_n_train, args.harm_n_val, args.harm_n_test = 256, 64, 64
-        args.harm_n_pairs, args.harm_random_pairs = 64, 1000
     if args.device is None:
         args.device = "cuda" if torch.cuda.is_available() else "cpu"
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -838,21 +520,7 @@ def summary_markdown(info: dict[str, Any], parts: dict[str, dict[str, Any]], wal
     for name, part in parts.items():
         md += f"\n### {part.get('title', name)}\n"
         md += part["markdown"] if "markdown" in part else f"failed: {part.get('error')}\n"
-    note = concurrency_note(parts)
-    return md + (f"\n{note}\n" if note else "")
-
-
-def concurrency_note(parts: dict[str, dict[str, Any]]) -> str:
-    """The harm estimates divided by the best total speed-up of part 3, when both ran."""
-    conc, harm = parts.get("concurrent", {}), parts.get("harm", {})
-    if conc.get("status") != "ok" or harm.get("status") != "ok":
-        return ""
-    best = max(conc["rows"], key=lambda r: r["speedup_vs_k1"])
-    est, x = harm["estimates"], best["speedup_vs_k1"]
-    return (
-        f"With {best['k']} trainings at a time (part 3: {x:.2f}x the images/s of one): Table 1 "
-        f"~{fmt_secs(est['table1_s'] / x)}, C.3 grid ~{fmt_secs(est['c3_grid_s'] / x)}."
-    )
+    return md
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -871,7 +539,6 @@ def main(argv: list[str] | None = None) -> int:
         "render": part_render,
         "train": part_train,
         "concurrent": part_concurrent,
-        "harm": part_harm,
     }
     parts: dict[str, dict[str, Any]] = {}
     for name in args.parts:

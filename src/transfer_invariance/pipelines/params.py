@@ -82,6 +82,12 @@ class BaseImagesParams(Block):
         base_images.list_photo_files(self.source, self.base_dir)
 
 
+def base_images_of(parameters: dict[str, Any]) -> BaseImagesParams:
+    """The run's ``base_images`` block (typed, or as written), or the default (embedded images)."""
+    base = parameters.get("base_images") or BaseImagesParams()
+    return BaseImagesParams.model_validate(base) if isinstance(base, dict) else base
+
+
 class RenderParams(Block):
     """How datasets are rendered (``render``): batch size, device and progress bars.
 
@@ -137,7 +143,7 @@ class DatasetParams(Block):
         return parse_spec(name, {**self.model_dump(), **base.model_dump()})
 
     def check_resources(self, parameters: dict[str, Any]) -> None:
-        self.spec("dataset", parameters.get("base_images"))
+        self.spec("dataset", base_images_of(parameters))
 
 
 class PairsParams(Block):

@@ -9,7 +9,7 @@ from pydantic import Field, NonNegativeInt, PositiveInt, model_validator
 from transfer_invariance.core import base_images
 from transfer_invariance.core.cifar import check_cifar_available
 from transfer_invariance.core.scenes import scene_max_classes
-from transfer_invariance.pipelines.params import BaseImagesParams, Block, Seeds
+from transfer_invariance.pipelines.params import Block, Seeds, base_images_of
 
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -27,7 +27,7 @@ class HarmDataParams(Block):
     n_test: PositiveInt = 600
     n_objects: PositiveInt = 10
     object_offset: NonNegativeInt = 0
-    object_size: Annotated[int, Field(ge=1, le=32)] = 12
+    object_size: Annotated[int, Field(ge=1, le=32)] = 16
     n_pairs: PositiveInt = 500
 
     @model_validator(mode="after")
@@ -42,7 +42,7 @@ class HarmDataParams(Block):
         """The CIFAR archive is there (for cifar10) and the base images hold enough objects."""
         if self.c_source == "cifar10":
             check_cifar_available(self.cifar_root, "cifar10", self.download)
-        base = parameters.get("base_images") or BaseImagesParams()
+        base = base_images_of(parameters)
         available = len(base_images.list_object_files(base.source, base.base_dir))
         if self.object_offset + self.n_objects > available:
             raise ValueError(

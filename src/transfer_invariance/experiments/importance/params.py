@@ -21,12 +21,12 @@ from transfer_invariance.core.scenes import scene_max_classes
 from transfer_invariance.core.transforms import TRANSFORMS
 from transfer_invariance.errors import ParameterError
 from transfer_invariance.pipelines.params import (
-    BaseImagesParams,
     Block,
     FinetuneParams,
     ProbeParams,
     Seeds,
     TrainingParams,
+    base_images_of,
 )
 
 INVARIANCES = ("same", "different")
@@ -90,7 +90,7 @@ class ImportanceDataParams(Block):
 
     def check_resources(self, parameters: dict[str, Any]) -> None:
         """The base images hold the target and other objects (the superset needs both)."""
-        base = parameters.get("base_images") or BaseImagesParams()
+        base = base_images_of(parameters)
         available = len(base_images.list_object_files(base.source, base.base_dir))
         needed = self.n_target_objects + self.n_other_objects
         if needed > available:

@@ -11,7 +11,7 @@ from transfer_invariance.core import base_images
 from transfer_invariance.core.rendering import DatasetSpec, parse_spec
 from transfer_invariance.core.rng import stable_hash
 from transfer_invariance.core.transforms import TRANSFORM_NAMES, resolve_params
-from transfer_invariance.pipelines.params import BaseImagesParams, Block
+from transfer_invariance.pipelines.params import BaseImagesParams, Block, base_images_of
 
 
 class DesignParams(Block):
@@ -123,9 +123,7 @@ class MismatchDataParams(Block):
 
     def check_resources(self, parameters: dict[str, Any]) -> None:
         """The base images hold enough objects for the pretraining and the target objects."""
-        base = parameters.get("base_images") or BaseImagesParams()
-        if isinstance(base, dict):
-            base = BaseImagesParams.model_validate(base)
+        base = base_images_of(parameters)
         available = len(base_images.list_object_files(base.source, base.base_dir))
         if self.objects_needed() > available:
             raise ValueError(

@@ -10,7 +10,7 @@ from transfer_invariance.core import base_images
 from transfer_invariance.core.cifar import check_cifar_available
 from transfer_invariance.core.scenes import scene_max_classes
 from transfer_invariance.core.transforms import TRANSFORM_NAMES
-from transfer_invariance.pipelines.params import BaseImagesParams, Block
+from transfer_invariance.pipelines.params import Block, base_images_of
 
 FAMILIES = ("images", "random")
 REFERENCE = "none"
@@ -71,11 +71,11 @@ class TransferDataParams(Block):
     """
 
     n_objects: PositiveInt = 30
-    n_train: PositiveInt = 3000
-    n_val: PositiveInt = 300
-    n_test: PositiveInt = 300
+    n_train: PositiveInt = 800
+    n_val: PositiveInt = 150
+    n_test: PositiveInt = 150
     image_size: Annotated[int, Field(ge=8)] = 32
-    n_pairs: Annotated[int, Field(ge=2)] = 300
+    n_pairs: Annotated[int, Field(ge=2)] = 120
     other_pattern_seed: NonNegativeInt = 1_000_000
     scene_classes: Annotated[int, Field(ge=2)] = 10
     scene_seed: NonNegativeInt = 0
@@ -93,7 +93,7 @@ class TransferDataParams(Block):
 
     def check_resources(self, parameters: dict[str, Any]) -> None:
         """The base images hold the objects and the other objects; the CIFAR archives exist."""
-        base = parameters.get("base_images") or BaseImagesParams()
+        base = base_images_of(parameters)
         available = len(base_images.list_object_files(base.source, base.base_dir))
         if 2 * self.n_objects > available:
             raise ValueError(
