@@ -204,7 +204,10 @@ class ProbeParams(_Recipe):
 
     ``max_batched``: at most this many probes of one node that share their shape (feature width,
     sample counts, classes, recipe up to the seed) train as one batched problem; 1 trains them
-    one after the other. Either way each probe's result is its own, up to float rounding.
+    one after the other. Either way each probe's result is its own, up to float rounding. The
+    node holds the representations of all its probes on the device, about probes x (train + val +
+    test samples) x feature width x 4 bytes (mismatch at the paper's size: 80 x 70,000 x 512 x 4
+    = 11.5 GB), plus one batched copy of at most ``max_batched`` probes' train and val sets.
     """
 
     max_batched: PositiveInt = 64
