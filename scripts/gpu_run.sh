@@ -34,7 +34,7 @@ esac
 export DO_NOT_TRACK=true MLFLOW_ENABLE_TELEMETRY=false KEDRO_DISABLE_TELEMETRY=true
 
 if [ "$MODE" = wheelhouse ]; then
-  # the GPU machine's Python is 3.12 (../shared/GPU.md of the project's workplace); set
+  # the GPU machine runs Python 3.12 (docs/benchmarks.md, "The real pipeline on the GPU machine"); set
   # GPU_PYTHON_VERSION for another one
   "$PY" -m pip download --quiet --no-deps --only-binary=:all: \
     --python-version "${GPU_PYTHON_VERSION:-3.12}" --implementation cp \

@@ -6,7 +6,6 @@ from transfer_invariance.core.rendering import (
     Renderer,
     augment_pairs,
     parse_spec,
-    render_device,
     render_pairs,
     render_split,
 )
@@ -101,12 +100,14 @@ def test_missing_base_image_folder_is_reported():
 
 
 def test_render_device_auto_is_the_cpu_without_cuda_and_cuda_is_refused_there():
-    if torch.cuda.is_available():
-        assert render_device("auto").type == "cuda"
-    else:
-        assert render_device("auto") == torch.device("cpu")
+    r = Renderer.from_spec(spec())
+    default = render_split(r, "train", progress=False)
+    auto = render_split(r, "train", progress=False, device="auto")
+    assert auto["images"].device.type == "cpu"
+    if not torch.cuda.is_available():
+        assert torch.equal(auto["images"], default["images"])
         with pytest.raises(ValueError, match="CUDA is not available"):
-            render_device("cuda")
+            render_split(r, "train", progress=False, device="cuda")
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")

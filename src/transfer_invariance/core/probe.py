@@ -72,7 +72,7 @@ def representations(
         raise ValueError("images_uint8 must be a tensor [N, 3, H, W]")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    dev = resolve_device(device) if isinstance(device, str) else device
+    dev = resolve_device(device)
     if dev.type == "cuda":
         batch_size = max(batch_size, CUDA_BATCH)
     was_training = model.training
@@ -245,8 +245,7 @@ def _fit_linear(probes, num_classes, config, bar) -> list[tuple[nn.Linear, dict]
     curves: list[torch.Tensor] = []  # per epoch: [4, P] train loss/acc, val loss/acc
     for epoch in range(config.epochs):
         order = torch.stack([epoch_permutation(n, s, epoch) for s in seeds]).to(dev)
-        # each probe's samples in its epoch order, once per epoch: the batches are then views
-        rows = order + offsets  # probe p's samples as rows of the [P * N, D] view
+        rows = order + offsets  # probe p's epoch order as rows of the [P * N, D] view
         stats = torch.zeros(2, n_probes, device=dev)  # summed loss x batch, correct
         for s in slices:
             idx = rows[:, s].reshape(-1)
@@ -360,9 +359,8 @@ def probe_many(
     for (_, num_classes), members in groups.items():
         for start in range(0, len(members), max_batched):
             chunk = members[start : start + max_batched]
-            label = desc if desc is not None or len(chunk) > 1 else None
             trained = train_linear_probes(
-                [features[i]["probe"] for i in chunk], num_classes, desc=label
+                [features[i]["probe"] for i in chunk], num_classes, desc=desc
             )
             for i, (linear, history) in zip(chunk, trained, strict=True):
                 results[i] = _probe_result(linear, history, features[i], num_classes)

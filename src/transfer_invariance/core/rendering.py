@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from transfer_invariance.core import base_images as bi
 from transfer_invariance.core.rng import SampleRandom
+from transfer_invariance.core.training.data import resolve_device
 from transfer_invariance.core.transforms import (
     apply_transforms,
     augment_images,
@@ -238,17 +239,6 @@ def _batches(n: int, batch_size: int, device: torch.device) -> Iterator[torch.Te
         yield torch.arange(start, min(n, start + batch_size), device=device)
 
 
-def render_device(device: str | torch.device = "auto") -> torch.device:
-    """The device rendering runs on: "auto" is CUDA when available, else the CPU."""
-    if isinstance(device, torch.device):
-        return device
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise ValueError(f"render device {device!r}: CUDA is not available; use 'auto' or 'cpu'")
-    return torch.device(device)
-
-
 def _to_cpu(latents: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {k: v.cpu() for k, v in latents.items()}
 
@@ -269,7 +259,7 @@ def render_split(
     n = renderer.spec.size(split) if n is None else n
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
-    dev = render_device(device)
+    dev = resolve_device(device)
     on_device = renderer.to(dev)
     images, latents = [], []
     desc = f"render {renderer.spec.name}/{split}" + (f" pair {pair_member}" if pair_member else "")
@@ -315,12 +305,11 @@ def augment_set(
     Labels are kept and the drawn parameters added to the latents (all on the CPU)."""
     names = tuple(transforms) or ("none",)
     params = resolve_params(names, transform_params, int(images["images"].shape[-1]))
-    dev = render_device(device)
+    dev = resolve_device(device)
+    source = images["images"].to(dev)
     parts, latents = [], []
     for idx in _batches(int(images["labels"].numel()), batch_size, dev):
-        out, lat = augment_images(
-            images["images"][idx.cpu()].to(dev), names, params, SampleRandom(seed, stream, idx)
-        )
+        out, lat = augment_images(source[idx], names, params, SampleRandom(seed, stream, idx))
         parts.append(out.cpu())
         latents.append(_to_cpu(lat))
     return {

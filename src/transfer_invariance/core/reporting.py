@@ -116,7 +116,8 @@ def combine(parts: Mapping[str, Verdict]) -> Verdict:
     """One verdict for a finding made of several parts (values, data kinds, comparisons): it
     holds only where every part holds. Does not hold if any part does not; else not measured if
     any part is; else direction only if any part is. The reason names those parts; the effect
-    and spread are those of the part with the smallest margin."""
+    and spread are those of the first of them (of a verdict that holds: of the part with the
+    smallest margin)."""
     if not parts:
         return Verdict(NOT_MEASURED, reason="nothing to check")
     for state in (DOES_NOT_HOLD, NOT_MEASURED, DIRECTION_ONLY):

@@ -133,13 +133,7 @@ class CheckpointsDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
             file = self._path / f"{_safe(key)}.pt"
             fingerprint = value.fingerprint if isinstance(value, Deferred) else None
             same = fingerprint is not None and _fingerprint(old.get(key)) == fingerprint
-            if same and not _is_whole(file, old[key]) and file.exists():
-                logger.warning(
-                    "'%s' is not the file that was written (truncated or corrupt): training it "
-                    "again",
-                    file,
-                )
-            elif same and file.exists():
+            if same and _is_whole(file, old[key]):
                 run_id = record_reused(f"{self._path}/{key}", fingerprint)
                 logger.info(
                     "Reusing %s/%s (finished earlier%s)",
@@ -148,6 +142,12 @@ class CheckpointsDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
                     f", MLflow run {run_id}" if run_id else "",
                 )
                 continue
+            if same and file.exists():
+                logger.warning(
+                    "'%s' is not the file that was written (truncated or corrupt): training it "
+                    "again",
+                    file,
+                )
             result = value.compute() if isinstance(value, Deferred) else value
             save_tensors(result, file)
             index["entries"][key] = {"fingerprint": fingerprint, **_digest(file)}

@@ -20,8 +20,11 @@ from ..transforms import augment_images, resolve_params
 
 
 # ------------------------------------------------------------------------------ devices, batches
-def resolve_device(device: str = "auto") -> torch.device:
-    """``"auto"`` -> CUDA if available, else CPU; other names as given (CUDA must be available)."""
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """``"auto"`` -> CUDA if available, else CPU; other names as given (CUDA must be available);
+    a ``torch.device`` is returned as it is."""
+    if isinstance(device, torch.device):
+        return device
     if device == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(device)

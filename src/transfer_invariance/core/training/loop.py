@@ -49,7 +49,7 @@ def torch_threads(num_threads: int | None) -> Iterator[None]:
 
 def autocast(device: torch.device, bf16: bool | None = None) -> contextlib.AbstractContextManager:
     """bf16 autocast on CUDA, nothing elsewhere (``bf16`` True/False forces it on/off)."""
-    if bf16 if bf16 is not None else device.type == "cuda":
+    if device.type == "cuda" if bf16 is None else bf16:
         return torch.autocast(device.type, dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
@@ -60,7 +60,7 @@ def evaluate(
 ) -> dict[str, float]:
     """Loss and accuracy of ``model`` (uint8-input, e.g. ``NormalizedModel``) on a tensor set,
     computed fresh for this split. The model is put in eval mode; its mode is restored afterwards."""
-    dev = resolve_device(device) if isinstance(device, str) else device
+    dev = resolve_device(device)
     was_training = model.training
     model.to(dev).eval()
     loss_sum, correct = 0.0, 0

@@ -86,7 +86,7 @@ def load_model(checkpoint: dict, device: str | torch.device = "cpu") -> Normaliz
     )
     model.load_state_dict(checkpoint["state_dict"])
     net = NormalizedModel(model, list(checkpoint["mean"]), list(checkpoint["std"]))
-    dev = resolve_device(device) if isinstance(device, str) else device
+    dev = resolve_device(device)
     return net.to(dev).to(memory_format=memory_format(dev)).eval()
 
 

@@ -256,7 +256,6 @@ def findings(per_seed: dict[int, pd.DataFrame], own_task: pd.Series | None = Non
             f"3 nested sets; with {n} it is **{NOT_MEASURED}**."
         )
         return "\n".join(lines) + "\n"
-    gap, gap_sd = _statistic(per_seed, lambda a: np.mean([a[j, j] - a[k, j] for k, j in missing]))
     v_c = verdict(gap - FAR_POINTS, gap_sd, n_seeds, absent(missing, lambda k, j: j))
     lines.append(
         "(c) A pretraining set missing most of the target's types (k < j / 2) transfers far worse: "

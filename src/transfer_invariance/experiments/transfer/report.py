@@ -21,7 +21,6 @@ from transfer_invariance.core.reporting import (
     markdown_table,
     mean_sd,
     normalisation_note,
-    verdict,
 )
 from transfer_invariance.experiments.transfer.data import KINDS
 from transfer_invariance.experiments.transfer.params import FAMILIES, REFERENCE, TransferGridParams
@@ -267,12 +266,14 @@ def _family_findings(
 
     def smaller_but_kept(kind: str) -> dict[str, Verdict]:
         """The advantage on ``kind`` is below the in-distribution one, and still above zero."""
-        g_in, g_kind = lower(ind), lower(kind)
-        shrink = verdict(
-            g_in.effect - g_kind.effect,
-            float(np.hypot(g_in.spread, g_kind.spread)),
+        g_kind = lower(kind)
+        shrink = compare(
+            g_kind.effect,
+            v_other.effect,
+            g_kind.spread,
+            v_other.spread,
             n_seeds,
-            [f"advantage on {k}" for k, v in ((ind, g_in), (kind, g_kind)) if np.isnan(v.effect)],
+            (f"advantage on {kind}", f"advantage on {ind}"),
         )
         return {f"smaller on {kind}": shrink, f"above zero on {kind}": g_kind}
 
