@@ -40,6 +40,7 @@ from torchvision import transforms as T
 
 from transfer_invariance.core.models import MODELS, build_model
 from transfer_invariance.core.rendering import DatasetSpec, Renderer, render_split
+from transfer_invariance.core.tensor_sets import first
 from transfer_invariance.core.training import (
     NormalizedModel,
     TrainConfig,
@@ -202,17 +203,12 @@ def run_cpu(args: argparse.Namespace) -> None:
         torch.manual_seed(0)
         return build_model(args.arch, NUM_CLASSES, args.width, args.image_size)
 
-    def subset(data: dict, m: int) -> dict:
-        return {**data, "images": data["images"][:m], "labels": data["labels"][:m]}
-
     ours: list[tuple[str, int, float]] = []
     base: list[tuple[str, int, float]] = []
 
     # ours: the real pretrain path (warm-up: imports Lightning, first Trainer, allocator)
-    warm = subset(train, min(n, 2 * bs))
-    pretrain(
-        warm, subset(val, min(args.n_val, bs)), args.arch, args.width, config.replace(epochs=1)
-    )
+    warm = first(train, min(n, 2 * bs))
+    pretrain(warm, first(val, min(args.n_val, bs)), args.arch, args.width, config.replace(epochs=1))
     secs = best_time(
         lambda: pretrain(train, val, args.arch, args.width, config), args.repeats, no_sync
     )

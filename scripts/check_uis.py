@@ -66,7 +66,7 @@ harm:
   training: {width: 0.125, epochs: 3, batch_size: 32}
   probe: {epochs: 3}
   invariance: {n_random_pairs: 50}
-  relevance: {rhos: [0.0, 1.0], betas: [0.5], seeds: [0]}
+  grid: {rhos: [0.0, 1.0], betas: [0.5], seeds: [0]}
 """
 
 # Chromium flags that keep the browser off the network (no update checks, sync, fonts from the

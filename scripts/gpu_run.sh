@@ -104,7 +104,7 @@ else
   SIZES="harm.data.n_train=20000,harm.data.n_val=2000,harm.data.n_test=5000"
   SIZES="$SIZES,harm.data.n_pairs=5000,harm.training.epochs=3,harm.probe.epochs=50"
 fi
-PARAMS="harm.seeds=[0],harm.relevance.seeds=[0],harm.relevance.rhos=[0.9],harm.relevance.betas=[0.5]"
+PARAMS="harm.seeds=[0],harm.grid.seeds=[0],harm.grid.rhos=[0.9],harm.grid.betas=[0.5]"
 PARAMS="$PARAMS,harm.training.progress=false,harm.probe.progress=false,render.progress=false,$SIZES"
 CIFAR="data/01_raw/cifar-10-python.tar.gz"
 if [ ! -e "$REPO/$CIFAR" ] && [ ! -d "$REPO/data/01_raw/cifar-10-batches-py" ]; then

@@ -16,7 +16,7 @@ TINY = {  # tests/experiments/test_harm.py, with one seed
         "training": {"width": 0.125, "epochs": 1, "batch_size": 32},
         "probe": {"epochs": 3},
         "invariance": {"n_random_pairs": 50},
-        "relevance": {"rhos": [0.0, 1.0], "betas": [0.5], "seeds": [0]},
+        "grid": {"rhos": [0.0, 1.0], "betas": [0.5], "seeds": [0]},
     }
 }
 

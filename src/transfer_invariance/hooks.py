@@ -1,10 +1,12 @@
 """Project hooks: parameters for the pipeline registry, checks before any work, run names, results.
 
 - ``ProjectSetupHook`` gives the pipeline registry the run's parameters (env and ``--params``
-  included), so the study's and the experiments' namespaces follow the configuration, and has user
-  errors reported as one message (``errors.install_user_error_report``).
-- ``ParameterCheckHook`` runs before the first node: Kedro has already validated every typed
-  block (see ``pipelines.params``); this hook validates the remaining annotated ``params:`` inputs
+  included), so the study's and the experiments' namespaces follow the configuration and only the
+  pipelines Kedro asks for are built, and has user errors reported as one message
+  (``errors.install_user_error_report``).
+- ``ParameterCheckHook`` runs before the first node: Kedro has already validated the typed blocks
+  of the run's pipelines (see ``pipelines.params``); this hook validates the remaining annotated
+  ``params:`` inputs of the run's nodes
   (e.g. seed lists), runs the blocks' file checks (``check_resources``: base images, CIFAR archives)
   and checks that every stored input of the run exists, naming the command that makes it.
 - ``TrackingHook`` keeps MLflow truthful (runs killed with ``kill -9`` marked KILLED) and readable
@@ -50,7 +52,7 @@ class ProjectSetupHook:
         from transfer_invariance.pipeline_registry import use_parameters
 
         install_user_error_report()
-        use_parameters(context.config_loader["parameters"])
+        use_parameters(context.config_loader["parameters"], follow_request=True)
 
 
 def _param_annotations(node: Node) -> dict[str, Any]:
@@ -67,10 +69,8 @@ def _param_annotations(node: Node) -> dict[str, Any]:
     return out
 
 
-def _producer(dataset: str) -> str | None:
-    """The registered pipeline (a stage or an experiment) whose outputs include ``dataset``."""
-    from kedro.framework.project import pipelines
-
+def _producer(dataset: str, pipelines: Mapping[str, Pipeline]) -> str | None:
+    """The pipeline (a stage or an experiment) whose outputs include ``dataset``."""
     first = dataset.split(".")[0]
     candidates = [first] + [n for n in pipelines if n not in (first, "__default__", "study")]
     for name in candidates:
@@ -134,9 +134,12 @@ class ParameterCheckHook:
             if not name.startswith("params:") and name != "parameters" and not catalog.exists(name)
         ]
         if missing:
+            from transfer_invariance.pipeline_registry import build_pipelines
+
+            pipelines = build_pipelines()  # every pipeline: Kedro built only those of the run
             lines = []
             for name in missing:
-                producer = _producer(name)
+                producer = _producer(name, pipelines)
                 how = (
                     f"run `kedro run --pipeline={producer}` first"
                     if producer

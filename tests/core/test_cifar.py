@@ -12,12 +12,7 @@ import pytest
 import torch
 
 from transfer_invariance.core import cifar
-from transfer_invariance.core.cifar import (
-    check_cifar_available,
-    class_subset,
-    load_cifar,
-    split_train_val,
-)
+from transfer_invariance.core.cifar import check_cifar_available, load_cifar
 
 N_PER_BATCH = 4
 
@@ -129,6 +124,22 @@ def test_corrupt_member_in_folder(tmp_path: Path) -> None:
         load_cifar(tmp_path, "cifar10", "test")
 
 
+@pytest.mark.parametrize("member", ["test_batch", "batches.meta"])
+def test_incomplete_folder_names_the_missing_file(tmp_path: Path, member: str) -> None:
+    files, _ = _files("cifar10")
+    folder = _write_folder(tmp_path, "cifar10", files)
+    (folder / member).write_bytes(b"")  # an empty file is as good as none
+    for check in (
+        lambda: load_cifar(tmp_path, "cifar10", "test"),
+        lambda: check_cifar_available(tmp_path),
+    ):
+        with pytest.raises(FileNotFoundError, match=f"lacks a non-empty '{member}'"):
+            check()
+    (folder / member).unlink()
+    with pytest.raises(FileNotFoundError, match="cifar-10-python.tar.gz"):
+        load_cifar(tmp_path, "cifar10", "test")
+
+
 def test_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="name="):
         load_cifar(tmp_path, "cifar11", "train")
@@ -156,27 +167,3 @@ def test_download_from_file_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     ts = load_cifar(tmp_path / "data", "cifar10", "test", download=True)
     assert len(ts["labels"]) == N_PER_BATCH
     assert (tmp_path / "data" / info.archive).is_file()
-
-
-def test_class_subset_and_split(tmp_path: Path) -> None:
-    files, _ = _files("cifar10")
-    _write_folder(tmp_path, "cifar10", files)
-    ts = load_cifar(tmp_path, "cifar10", "train")
-    sub = class_subset(ts, [7, 2])
-    orig = ts["labels"]
-    keep = (orig == 7) | (orig == 2)
-    assert len(sub["labels"]) == int(keep.sum())
-    assert torch.equal(sub["labels"], (orig[keep] == 2).long())  # 7 -> 0, 2 -> 1
-    assert torch.equal(sub["images"], ts["images"][keep])
-    assert sub["meta"]["class_names"] == ["class7", "class2"]
-    assert torch.equal(sub["latents"]["source_label"], orig[keep])
-    with pytest.raises(ValueError, match="outside"):
-        class_subset(ts, [10])
-    with pytest.raises(ValueError, match="duplicates"):
-        class_subset(ts, [1, 1])
-    tr, va = split_train_val(ts, 5, seed=3)
-    assert len(va["labels"]) == 5 and len(tr["labels"]) == len(orig) - 5
-    both = torch.cat([tr["latents"]["index"], va["latents"]["index"]]).sort().values
-    assert torch.equal(both, torch.arange(len(orig)))
-    tr2, va2 = split_train_val(ts, 5, seed=3)
-    assert torch.equal(va["images"], va2["images"])

@@ -3,6 +3,7 @@ import torch
 from kedro.io.core import DatasetError
 
 from transfer_invariance.datasets.tensor_set import TensorSetDataset
+from transfer_invariance.errors import user_error
 
 
 def test_round_trip_and_clear_errors(tmp_path):
@@ -18,5 +19,6 @@ def test_round_trip_and_clear_errors(tmp_path):
     back = ds.load()
     assert torch.equal(back["images"], data["images"]) and back["meta"] == data["meta"]
     (tmp_path / "sub" / "train.pt").write_bytes(b"garbage")
-    with pytest.raises(DatasetError, match="corrupt"):
+    with pytest.raises(DatasetError, match="corrupt") as err:
         ds.load()
+    assert user_error(err.value) is err.value  # reported as one line, without a traceback

@@ -7,14 +7,14 @@ import yaml
 
 from transfer_invariance.experiments.harm.params import HarmDataParams
 from transfer_invariance.experiments.importance.params import ImportanceDataParams
-from transfer_invariance.experiments.mismatch.params import DesignParams, MismatchDataParams
+from transfer_invariance.experiments.mismatch.params import GridParams, MismatchDataParams
 from transfer_invariance.experiments.transfer.params import TransferDataParams
 
 CONF = Path(__file__).resolve().parents[2] / "conf" / "base"
 BLOCKS = {
     ("harm", "data"): HarmDataParams,
     ("importance", "data"): ImportanceDataParams,
-    ("mismatch", "design"): DesignParams,
+    ("mismatch", "grid"): GridParams,
     ("mismatch", "data"): MismatchDataParams,
     ("transfer", "data"): TransferDataParams,
 }

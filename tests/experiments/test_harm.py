@@ -12,7 +12,7 @@ TINY = {
         "training": {"width": 0.125, "epochs": 1, "batch_size": 32},
         "probe": {"epochs": 3},
         "invariance": {"n_random_pairs": 50},
-        "relevance": {"rhos": [0.0, 1.0], "betas": [0.5], "seeds": [0]},
+        "grid": {"rhos": [0.0, 1.0], "betas": [0.5], "seeds": [0]},
     }
 }
 
@@ -39,8 +39,8 @@ def test_harm_end_to_end_and_resume_redoes_no_finished_training(kedro_project, r
 @pytest.mark.parametrize(
     "override, match",
     [
-        ({"relevance": {"rhos": [0.0, 1.5]}}, r"harm.relevance(.|\n)*rhos.1(.|\n)*1.5"),
-        ({"relevance": {"betas": [-0.1]}}, r"harm.relevance(.|\n)*betas.0(.|\n)*-0.1"),
+        ({"grid": {"rhos": [0.0, 1.5]}}, r"harm.grid(.|\n)*rhos.1(.|\n)*1.5"),
+        ({"grid": {"betas": [-0.1]}}, r"harm.grid(.|\n)*betas.0(.|\n)*-0.1"),
         ({"data": {"n_objects": 80}}, r"harm.data(.|\n)*n_objects = 80"),
         ({"data": {"c_source": "cifar10", "cifar_root": "nowhere"}}, "cifar-10-python.tar.gz"),
         ({"training": {"arch": "resnet1000"}}, r"harm.training(.|\n)*arch(.|\n)*resnet1000"),

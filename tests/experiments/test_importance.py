@@ -6,17 +6,35 @@ from fake_cifar import write_fake_cifar
 
 from transfer_invariance.core import base_images as bi
 from transfer_invariance.core.transforms import TRANSFORMS
-from transfer_invariance.experiments.importance import data, report
+from transfer_invariance.errors import ParameterError
+from transfer_invariance.experiments import importance
+from transfer_invariance.experiments.importance import data, findings, report, report_finetune
 from transfer_invariance.experiments.importance.params import (
     CATEGORIES,
+    GridParams,
     ImportanceDataParams,
-    ImportanceParams,
 )
-from transfer_invariance.pipelines.params import BaseImagesParams
+from transfer_invariance.pipelines.params import BaseImagesParams, RenderParams
 
 RECIPE = {"width": 0.125, "epochs": 1, "batch_size": 32}
+RENDER = RenderParams(progress=False)
 TINY = {
     "importance": {
+        "grid": {
+            "reference": {
+                "pretrain_samples": 48,
+                "arch": "resnet18",
+                "classes": "disjoint",
+                "probe_samples": 40,
+            },
+            "factors": {
+                "pretrain_samples": [24],
+                "arch": ["resnet18", "vgg11_bn"],
+                "classes": ["same", "disjoint", "superset"],
+                "probe_samples": [20, 40],
+            },
+            "finetune": True,
+        },
         "seeds": [0, 1],
         "data": {
             "n_target_objects": 4,
@@ -26,26 +44,24 @@ TINY = {
             "n_test": 24,
             "target_n_train": 40,
         },
-        "reference": {
-            "pretrain_samples": 48,
-            "arch": "resnet18",
-            "classes": "disjoint",
-            "probe_samples": 40,
-        },
-        "factors": {
-            "pretrain_samples": [24],
-            "arch": ["resnet18", "vgg11_bn"],
-            "classes": ["same", "disjoint", "superset"],
-            "probe_samples": [20, 40],
-        },
         "training": {
             "resnet18": {"arch": "resnet18", **RECIPE},
             "vgg11_bn": {"arch": "vgg11_bn", **RECIPE},
         },
         "probe": {"epochs": 2},
         "finetune": {"n_samples": [20], "epochs": 1, "probe_epochs": 2, "batch_size": 16},
-    }
+    },
+    "render": {"progress": False},
 }
+
+
+def merged(base: dict, override: dict) -> dict:
+    """``base`` with ``override`` merged in, key by key (as Kedro merges runtime parameters)."""
+    out = dict(base)
+    for key, value in override.items():
+        both = isinstance(value, dict) and isinstance(base.get(key), dict)
+        out[key] = merged(base[key], value) if both else value
+    return out
 
 
 def test_transform_draws_are_one_per_category_disjoint_and_seeded():
@@ -79,13 +95,11 @@ def test_class_relationships_are_the_sets_the_paper_compares():
 
 
 def test_same_and_different_pretraining_differ_only_in_their_transformations():
-    importance = ImportanceParams.model_validate(TINY["importance"])
-    points = data.plan_points(importance)
+    points = data.plan_points(GridParams.model_validate(TINY["importance"]["grid"]))
+    params = ImportanceDataParams.model_validate(TINY["importance"]["data"])
     base = BaseImagesParams()
-    same = data.make_pretraining_data(importance.data, base, points["same.reference"], [0])
-    different = data.make_pretraining_data(
-        importance.data, base, points["different.reference"], [0]
-    )
+    same = data.make_pretraining_data(params, base, points["same.reference"], [0], RENDER)
+    different = data.make_pretraining_data(params, base, points["different.reference"], [0], RENDER)
     a, b = same["seed_0"]["train"], different["seed_0"]["train"]
     assert a["meta"]["class_names"] == b["meta"]["class_names"]
     assert (a["labels"] == b["labels"]).all() and (
@@ -93,21 +107,21 @@ def test_same_and_different_pretraining_differ_only_in_their_transformations():
     ).all()
     sets = data.transform_sets(0)
     assert a["meta"]["transforms"] == sets["same"] and b["meta"]["transforms"] == sets["different"]
-    target = data.make_target_data(importance.data, base, [0])["seed_0"]["train"]
+    target = data.make_target_data(params, base, [0], RENDER)["seed_0"]["train"]
     assert target["meta"]["transforms"] == sets["same"]
     assert not set(target["meta"]["class_names"]) & set(a["meta"]["class_names"])  # disjoint
 
 
 def test_grid_has_one_namespace_per_factor_value_and_condition(registered, monkeypatch):
-    importance = ImportanceParams.model_validate(TINY["importance"])
-    assert list(importance.points()) == [
+    grid = GridParams.model_validate(TINY["importance"]["grid"])
+    assert list(grid.points()) == [
         "reference",
         "samples_24",
         "arch_vgg11_bn",
         "classes_same",
         "classes_superset",
     ]
-    assert importance.probe_points() == [20]
+    assert grid.probe_points() == [20]
     pipelines = registered()
     namespaces = {n.namespace for n in pipelines["importance"].nodes}
     for inv in ("same", "different"):
@@ -147,50 +161,96 @@ def test_importance_end_to_end_and_resume(kedro_project, resume_redoes_only):
     resume_redoes_only("importance", TINY, ck, "seed_1")
 
 
+CIFAR10 = {
+    "dataset": "cifar10",
+    "cifar_root": "data/01_raw",
+    "n_target_objects": 2,
+    "n_other_objects": 2,
+    "subset_size": 1,
+    "val_per_class": 2,
+}
+
+
 @pytest.mark.parametrize(
     "override, match",
     [
         ({"data": {"n_target_objects": 60}}, r"n_target_objects \+ n_other_objects = 64"),
-        ({"factors": {"arch": ["resnet1000"]}}, r"importance(.|\n)*arch(.|\n)*resnet1000"),
-        ({"factors": {"arch": ["vit"]}}, r"no recipe for architecture 'vit'"),
-        ({"factors": {"probe_samples": [500]}}, r"500 target samples(.|\n)*target_n_train = 40"),
-        ({"factors": {"classes": ["overlap"]}}, r"importance(.|\n)*classes(.|\n)*overlap"),
+        (
+            {"grid": {"factors": {"arch": ["resnet1000"]}}},
+            r"importance\.grid(.|\n)*arch(.|\n)*resnet1000",
+        ),
+        ({"grid": {"factors": {"arch": ["vit"]}}}, r"no recipe for architecture 'vit'"),
+        (
+            {"grid": {"factors": {"probe_samples": [500]}}},
+            r"importance\.grid(.|\n)*500 target samples(.|\n)*target_n_train = 40",
+        ),
+        ({"finetune": {"n_samples": [50]}}, r"finetune\.n_samples asks 50(.|\n)*= 40"),
+        (
+            {"grid": {"factors": {"classes": ["overlap"]}}},
+            r"importance\.grid(.|\n)*classes(.|\n)*overlap",
+        ),
         ({"data": {"exclude": ["blur", "noise", "pixelate", "elastic", "erasing"]}}, "corruption"),
         ({"data": {"exclude": ["spin"]}}, r"unknown transformation\(s\) \['spin'\]"),
+        ({"factors": {"arch": ["vgg11_bn"]}}, r"'importance'(.|\n)*factors: now under"),
+        (
+            {"grid": {"real_world": {"cifar10": {}}}},
+            r"'importance\.real_world\.cifar10' is missing",
+        ),
+        (
+            {
+                "grid": {"real_world": {"cifar10": {}}},
+                "real_world": {"cifar10": {"data": {**CIFAR10, "dataset": "cifar100"}}},
+            },
+            r"the key must be its dataset \('cifar10'\)",
+        ),
     ],
 )
 def test_bad_importance_parameters_fail_before_any_work(kedro_project, override, match):
-    block = TINY["importance"]
-    params = {**block, **{k: {**block[k], **v} for k, v in override.items()}}
     with pytest.raises(Exception, match=match):
-        kedro_project("importance", {"importance": params})
+        kedro_project("importance", merged(TINY, {"importance": override}))
     assert [p for p in Path("data").rglob("*") if p.is_file()] == []
+
+
+def test_the_grid_is_the_one_key_that_shapes_the_pipeline():
+    def nodes(params: dict) -> set[str]:
+        return {n.name for n in importance.create_pipeline(params).nodes}
+
+    block = TINY["importance"]
+    default = nodes(TINY)
+    other_values = merged(block, {"data": {"n_val": 8}, "probe": {"epochs": 1}})
+    assert nodes({"importance": other_values}) == default
+    unfinetuned = nodes({"importance": merged(block, {"grid": {"finetune": False}})})
+    assert {n for n in default - unfinetuned} == {
+        "importance.same.finetune.finetune_models",
+        "importance.different.finetune.finetune_models",
+        "importance.report.finetune_report",
+    }
+    with pytest.raises(ParameterError, match=r"'importance\.grid' is missing"):
+        importance.create_pipeline({"importance": {k: v for k, v in block.items() if k != "grid"}})
 
 
 def test_real_world_grid_runs_on_a_fake_cifar_archive_with_augmentations(kedro_project):
     write_fake_cifar(Path("data/01_raw"), "cifar10", 60)
-    block = TINY["importance"]
-    params = {
-        **block,
+    no_values = {"pretrain_samples": [], "arch": [], "classes": [], "probe_samples": []}
+    override = {
         "seeds": [0],
-        "factors": {"pretrain_samples": [], "arch": [], "classes": [], "probe_samples": []},
-        "finetune": None,
-        "real_world": {
-            "cifar10": {
-                "data": {
-                    "dataset": "cifar10",
-                    "cifar_root": "data/01_raw",
-                    "n_target_objects": 2,
-                    "n_other_objects": 2,
-                    "subset_size": 1,
-                    "val_per_class": 2,
-                },
-                "reference": {"pretrain_samples": 10, "classes": "disjoint", "probe_samples": 30},
-                "factors": {"classes": ["subset", "superset"], "probe_samples": [10]},
-            }
+        "grid": {
+            "factors": no_values,
+            "finetune": False,
+            "real_world": {
+                "cifar10": {
+                    "reference": {
+                        "pretrain_samples": 10,
+                        "classes": "disjoint",
+                        "probe_samples": 30,
+                    },
+                    "factors": {"classes": ["subset", "superset"], "probe_samples": [10]},
+                }
+            },
         },
+        "real_world": {"cifar10": {"data": CIFAR10}},
     }
-    kedro_project("importance", {"importance": params})
+    kedro_project("importance", merged(TINY, {"importance": override}))
     out = Path("data/08_reporting/importance")
     report = (out / "cifar10_tables.md").read_text()
     assert report.startswith("## Appendix C.1 on cifar10") and "(a) Same-invariance" in report
@@ -203,13 +263,14 @@ def test_real_world_grid_runs_on_a_fake_cifar_archive_with_augmentations(kedro_p
         for inv in ("same", "different"):
             path = Path(f"data/07_model_output/importance/cifar10/{inv}/{point}/probe_metrics.csv")
             assert path.exists(), path
+    assert not (out / "finetune.md").exists() and not (out / "cifar10_finetune.md").exists()
 
 
 def test_missing_cifar_archive_fails_before_any_work(kedro_project):
-    block = TINY["importance"]
     rw = {"data": {"dataset": "cifar100", "cifar_root": "nowhere", "val_per_class": 2}}
+    override = {"grid": {"real_world": {"cifar100": {}}}, "real_world": {"cifar100": rw}}
     with pytest.raises(Exception, match="cifar-100-python.tar.gz"):
-        kedro_project("importance", {"importance": {**block, "real_world": {"cifar100": rw}}})
+        kedro_project("importance", merged(TINY, {"importance": override}))
     assert [p for p in Path("data").rglob("*") if p.is_file()] == []
 
 
@@ -230,10 +291,10 @@ def test_real_world_pretraining_sets_are_stratified_and_augmented_per_epoch(tmp_
         source["train"]["latents"]["index"].tolist()
     )
     point = PointParams(invariance="different", pretrain_samples=5, arch="resnet18", classes="same")
-    sets = data.make_real_world_pretraining(source, rw, point, [0])["seed_0"]
+    sets = data.make_real_world_pretraining(source, rw, point, [0], RENDER)["seed_0"]
     assert (sets["train"]["labels"].bincount() == 5).all() and len(sets["train"]["labels"]) == 15
     assert sets["train"]["meta"]["augment"]["transforms"] == data.transform_sets(0)["different"]
-    target = data.make_real_world_target(source, rw, [0])["seed_0"]
+    target = data.make_real_world_target(source, rw, [0], RENDER)["seed_0"]
     assert target["train"]["meta"]["class_names"] == sets["train"]["meta"]["class_names"]  # same
     assert target["train"]["meta"]["transforms"] == data.transform_sets(0)["same"]
 
@@ -270,7 +331,7 @@ def _finding(text: str, letter: str) -> str:
 
 def test_importance_findings_hold_on_numbers_that_show_them():
     metrics = _metrics()
-    text = report.findings(metrics, report.spreads(metrics))
+    text = findings.findings(metrics, report.spreads(metrics))
     assert _finding(text, "a").endswith("**holds**.") and _finding(text, "b").endswith("**holds**.")
     assert "k = 1 sd" in text
 
@@ -279,10 +340,10 @@ def test_importance_a_flipped_value_or_a_gap_within_the_spread():
     metrics = _metrics()
     flip = (metrics["factor"] == "arch") & (metrics["value"] == "vit")
     metrics.loc[flip & (metrics["invariance"] == "same"), "transfer_acc"] -= 40
-    a = _finding(report.findings(metrics, report.spreads(metrics)), "a")
+    a = _finding(findings.findings(metrics, report.spreads(metrics)), "a")
     assert "**does not hold** (does not hold at architecture = vit)" in a
     weak = _metrics(gap=2.0, noise=5.0)  # a 2-point gap with a 7-point sd over seeds
-    text = report.findings(weak, report.spreads(weak))
+    text = findings.findings(weak, report.spreads(weak))
     assert _finding(text, "a").endswith(
         "**direction only** (direction only at "
         + (
@@ -296,10 +357,10 @@ def test_importance_a_missing_seed_or_one_seed_is_not_measured():
     metrics = _metrics(seeds=(0, 1, 2))
     lacks = (metrics["value"] == "1000") & (metrics["invariance"] == "different")
     metrics = metrics[~(lacks & (metrics["seed"] == 2))]
-    a = _finding(report.findings(metrics, report.spreads(metrics)), "a")
+    a = _finding(findings.findings(metrics, report.spreads(metrics)), "a")
     assert "**not measured**" in a and "pretraining samples = 1000, seed 2" in a
     one = _metrics(seeds=(0,))
-    text = report.findings(one, report.spreads(one))
+    text = findings.findings(one, report.spreads(one))
     assert "**not measured**" in _finding(text, "a") and "one seed" in _finding(text, "b")
 
 
@@ -322,7 +383,7 @@ def test_finetune_c_holds_only_when_the_gap_narrows_and_stays_open():
         return out
 
     def verdict(tuned_gap: float) -> str:
-        return report.finetune_report(**tables(tuned_gap))[2].splitlines()[-1]
+        return report_finetune.finetune_report(**tables(tuned_gap))[2].splitlines()[-1]
 
     assert verdict(0.1).endswith("**holds**.")  # 20 points -> 10 points
     assert "**does not hold**" in verdict(0.0)  # the gap closes

@@ -6,13 +6,13 @@ import pytest
 from pydantic import ValidationError
 
 from transfer_invariance.core.transforms import TRANSFORM_NAMES
-from transfer_invariance.experiments.mismatch.params import DesignParams, MismatchDataParams
+from transfer_invariance.experiments.mismatch.params import GridParams, MismatchDataParams
 from transfer_invariance.experiments.mismatch.report import findings, t_quantile
 
 TINY = {
     "mismatch": {
         "seeds": [0, 1],
-        "design": {"n_types": 2, "exclude": []},
+        "grid": {"n_types": 2, "exclude": []},
         "data": {
             "n_objects": 3,
             "target_objects": "same",
@@ -35,7 +35,7 @@ def _tiny(**blocks: dict) -> dict:
 
 
 def test_the_draw_is_distinct_seeded_and_avoids_excluded_types():
-    design = DesignParams(n_types=8, exclude=["elastic", "erasing"])
+    design = GridParams(n_types=8, exclude=["elastic", "erasing"])
     orders = {s: design.order(s) for s in range(6)}
     for order in orders.values():
         assert len(order) == 8 and len(set(order)) == 8
@@ -49,7 +49,7 @@ def test_nested_sets_are_the_first_k_types_of_the_seed_order():
     from transfer_invariance.experiments.mismatch.data import plan_sets
     from transfer_invariance.pipelines.params import BaseImagesParams
 
-    design = DesignParams(n_types=5)
+    design = GridParams(n_types=5)
     data = MismatchDataParams(n_objects=4, target_objects="disjoint")
     sets = plan_sets(design, data, [0, 7], BaseImagesParams())
     same = plan_sets(design, MismatchDataParams(n_objects=4), [0], BaseImagesParams())
@@ -79,7 +79,7 @@ def test_a_larger_set_renders_the_same_samples_with_one_more_transformation():
 
     sizes = SplitSizes(n_train=12, n_val=4, n_test=4)
     data = MismatchDataParams(n_objects=5, pretraining=sizes, target=sizes, image_size=16)
-    sets = plan_sets(DesignParams(n_types=3), data, [2], BaseImagesParams())
+    sets = plan_sets(GridParams(n_types=3), data, [2], BaseImagesParams())
     render = RenderParams(progress=False)
     t1, t2 = (make_pretraining_data(sets[n], render)["seed_2"]["train"] for n in ("t1", "t2"))
     first = sets["t1"]["seed_2"]["transforms"][0]
@@ -101,7 +101,7 @@ def test_a_larger_set_renders_the_same_samples_with_one_more_transformation():
 )
 def test_too_few_or_unknown_types_are_refused(design, match):
     with pytest.raises(ValidationError, match=match):
-        DesignParams(**design)
+        GridParams(**design)
 
 
 # -------------------------------------------------------------------------------- whole pipeline
@@ -137,7 +137,7 @@ def test_mismatch_end_to_end_and_resume_redoes_no_finished_training(
     assert (out / "figure4.png").exists() and (out / "table.png").exists()
     types = pd.read_csv(out / "types.csv")
     assert types.groupby("seed")["type"].apply(list).to_dict() == {
-        s: DesignParams(n_types=2).order(s) for s in (0, 1)
+        s: GridParams(n_types=2).order(s) for s in (0, 1)
     }
     metrics = pd.read_csv("data/07_model_output/mismatch/t2/probe_metrics.csv")
     assert set(metrics["target"]) == {"t1", "t2"} and set(metrics["seed"]) == {0, 1}
@@ -172,8 +172,8 @@ def test_too_few_types_fail_when_the_pipeline_is_built(kedro_project):
     from transfer_invariance.errors import ParameterError
 
     design = {"n_types": 8, "exclude": list(TRANSFORM_NAMES[:12])}
-    with pytest.raises(ParameterError, match=r"mismatch.design(.|\n)*only 6"):
-        kedro_project("mismatch", _tiny(design=design))
+    with pytest.raises(ParameterError, match=r"mismatch.grid(.|\n)*only 6"):
+        kedro_project("mismatch", _tiny(grid=design))
     assert [p for p in Path("data").rglob("*") if p.is_file()] == []
 
 

@@ -22,20 +22,42 @@ SHRUNK = {
             "training": TINY_TRAINING,
             "probe": TINY_PROBE,
             "invariance": {"n_random_pairs": 50},
-            "relevance": {"rhos": [0.0, 1.0], "betas": [0.5], "seeds": [0]},
+            "grid": {"rhos": [0.0, 1.0], "betas": [0.5], "seeds": [0]},
         }
     },
     "importance": {
         "importance": {
+            "grid": {
+                "reference": {"pretrain_samples": 40, "probe_samples": 40},
+                "factors": {
+                    "pretrain_samples": [40],
+                    "arch": ["resnet18", "vit"],
+                    "classes": ["disjoint"],
+                    "probe_samples": [40],
+                },
+                "real_world": {
+                    "cifar10": {
+                        "reference": {"pretrain_samples": 5, "probe_samples": 20},
+                        "factors": {
+                            "pretrain_samples": [5],
+                            "arch": ["resnet18"],
+                            "classes": ["disjoint"],
+                            "probe_samples": [20],
+                        },
+                    },
+                    "cifar100": {
+                        "reference": {"pretrain_samples": 2, "probe_samples": 50},
+                        "factors": {
+                            "pretrain_samples": [2],
+                            "arch": ["resnet18"],
+                            "classes": ["disjoint"],
+                            "probe_samples": [50],
+                        },
+                    },
+                },
+            },
             "seeds": [0],
             "data": {"n_val": 16, "n_test": 16, "target_n_train": 40},
-            "reference": {"pretrain_samples": 40, "probe_samples": 40},
-            "factors": {
-                "pretrain_samples": [40],
-                "arch": ["resnet18", "vit"],
-                "classes": ["disjoint"],
-                "probe_samples": [40],
-            },
             "training": {
                 "resnet18": TINY_TRAINING,
                 "vit": {"epochs": 1, "warmup_epochs": 0, "batch_size": 16, "progress": False},
@@ -45,24 +67,10 @@ SHRUNK = {
             "real_world": {
                 "cifar10": {
                     "data": {"cifar_root": RAW, "val_per_class": 2},
-                    "reference": {"pretrain_samples": 5, "probe_samples": 20},
-                    "factors": {
-                        "pretrain_samples": [5],
-                        "arch": ["resnet18"],
-                        "classes": ["disjoint"],
-                        "probe_samples": [20],
-                    },
                     "finetune": {"n_samples": [10], "epochs": 1, "probe_epochs": 2},
                 },
                 "cifar100": {
                     "data": {"cifar_root": RAW, "val_per_class": 1},
-                    "reference": {"pretrain_samples": 2, "probe_samples": 50},
-                    "factors": {
-                        "pretrain_samples": [2],
-                        "arch": ["resnet18"],
-                        "classes": ["disjoint"],
-                        "probe_samples": [50],
-                    },
                     "finetune": {"n_samples": [20], "epochs": 1, "probe_epochs": 2},
                 },
             },
@@ -80,7 +88,7 @@ SHRUNK = {
     "mismatch": {
         "mismatch": {
             "seeds": [0],
-            "design": {"n_types": 3},
+            "grid": {"n_types": 3},
             "data": {
                 "pretraining": {"n_train": 32, "n_val": 12, "n_test": 12},
                 "target": {"n_train": 24, "n_val": 12, "n_test": 12},

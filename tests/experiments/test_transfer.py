@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from transfer_invariance.core.rendering import Renderer, augment_pairs
-from transfer_invariance.experiments.transfer import data, report
+from transfer_invariance.experiments.transfer import data, params, report
 from transfer_invariance.experiments.transfer.params import (
+    GridParams,
     TransferDataParams,
-    TransferGridParams,
 )
 from transfer_invariance.pipelines.params import (
     BaseImagesParams,
@@ -66,9 +66,7 @@ def test_real_world_pairs_are_two_augmentations_of_the_same_image(transformation
     _differ_only_in(pairs, transformation)
     if transformation == "none":
         assert torch.equal(pairs["a"]["images"], images["images"])
-    by_type = data.make_real_world_pairs(
-        images, TransferGridParams(types=["rotate", "hue"]), RENDER
-    )
+    by_type = data.make_real_world_pairs(images, GridParams(types=["rotate", "hue"]), RENDER)
     assert set(by_type) == {"rotate", "hue"}
     assert not torch.equal(by_type["rotate"]["a"]["images"], by_type["hue"]["a"]["images"])
 
@@ -85,9 +83,9 @@ def test_kinds_of_data_are_what_the_paper_says():
         {"family": "images", "transformation": "none"}, SMALL, [0], BASE, RENDER
     )
     assert model_data["seed_0"]["train"]["meta"]["class_names"] == list(trained.class_names)
-    assert data.SOURCE_OF_KIND["images"]["strong_ood"] == "patterns"
-    assert data.SOURCE_OF_KIND["random"]["strong_ood"] == "objects"
-    assert data.SOURCE_OF_KIND["random"]["mild_ood"] == "other_patterns"
+    assert params.SOURCE_OF_KIND["images"]["strong_ood"] == "patterns"
+    assert params.SOURCE_OF_KIND["random"]["strong_ood"] == "objects"
+    assert params.SOURCE_OF_KIND["random"]["mild_ood"] == "other_patterns"
 
 
 def test_other_patterns_have_their_own_seed_and_never_match_a_seeds_patterns():
@@ -102,7 +100,7 @@ def test_other_patterns_have_their_own_seed_and_never_match_a_seeds_patterns():
     for own, other in zip(patterns("patterns", 7), patterns("other_patterns", 0, 7), strict=True):
         assert not torch.equal(own, other)
     shared = data.make_synthetic_pairs(
-        TransferGridParams(types=["rotate", "hue"]), SMALL, [0, 1], BASE, RENDER
+        GridParams(types=["rotate", "hue"]), SMALL, [0, 1], BASE, RENDER
     )
     assert set(shared[data.pair_key("objects", "hue")]) == {"seed_0", "seed_1"}
     assert set(shared[data.pair_key("other_patterns", "hue")]) == {"a", "b"}
@@ -137,18 +135,21 @@ def _sensitivity(values: dict) -> pd.DataFrame:
     )
 
 
-def _pretraining(grid: TransferGridParams, seeds=(0, 1)) -> pd.DataFrame:
-    checkpoints = {
-        f"{f}_{m}": {f"seed_{s}": {"seed": s, "test_acc": 0.5 + 0.1 * s} for s in seeds}
-        for f in ("images", "random")
-        for m in grid.models()
-    }
-    return report.pretraining_accuracy(**checkpoints)
+def _pretraining(grid: GridParams, seeds=(0, 1)) -> pd.DataFrame:
+    pretrain_metrics = pd.DataFrame(
+        [
+            {"model": f"{f}_{m}", "seed": s, "test_acc": 0.5 + 0.1 * s}
+            for f in ("images", "random")
+            for m in grid.models()
+            for s in seeds
+        ]
+    )
+    return report.pretraining_accuracy(pretrain_metrics)
 
 
 def test_table2_aggregates_same_other_and_none_over_types_then_seeds():
-    grid = TransferGridParams(types=["rotate", "hue", "blur"], real_world=["scenes"])
-    kinds = [*data.KINDS, "scenes"]
+    grid = GridParams(types=["rotate", "hue", "blur"], real_world=["scenes"])
+    kinds = [*params.KINDS, "scenes"]
     values = {}
     for f in ("images", "random"):
         for k in kinds:
@@ -183,10 +184,10 @@ def test_table2_aggregates_same_other_and_none_over_types_then_seeds():
 
 
 def test_findings_report_a_lost_advantage_and_a_failed_finding():
-    grid = TransferGridParams(types=["rotate", "hue"], real_world=["scenes"])
+    grid = GridParams(types=["rotate", "hue"], real_world=["scenes"])
     values = {}
     for f in ("images", "random"):
-        for k in [*data.KINDS, "scenes"]:
+        for k in [*params.KINDS, "scenes"]:
             for s in (0, 1, 2):
                 for m in grid.models():
                     for t in grid.types:
@@ -209,8 +210,8 @@ def test_findings_report_a_lost_advantage_and_a_failed_finding():
 
 
 def test_transfer_c_is_direction_only_within_one_sd_and_not_measured_with_one_seed():
-    grid = TransferGridParams(types=["rotate", "hue"], real_world=["scenes"])
-    kinds = [*data.KINDS, "scenes"]
+    grid = GridParams(types=["rotate", "hue"], real_world=["scenes"])
+    kinds = [*params.KINDS, "scenes"]
 
     def values(seeds, noise):
         out = {}
@@ -241,12 +242,12 @@ def test_transfer_c_is_direction_only_within_one_sd_and_not_measured_with_one_se
 
 
 def test_heatmaps_have_every_model_and_type_per_family_and_kind():
-    grid = TransferGridParams(types=["rotate", "hue"], real_world=["cifar10", "cifar100"])
+    grid = GridParams(types=["rotate", "hue"], real_world=["cifar10", "cifar100"])
     values = {
         (f, m, k, t, s): 0.5
         for f in ("images", "random")
         for m in grid.models()
-        for k in [*data.KINDS, "cifar10", "cifar100"]
+        for k in [*params.KINDS, "cifar10", "cifar100"]
         for t in grid.types
         for s in (0, 1)
     }
@@ -254,7 +255,7 @@ def test_heatmaps_have_every_model_and_type_per_family_and_kind():
     assert set(figures) == {
         report.heatmap_name(f, k)
         for f in ("images", "random")
-        for k in [*data.KINDS, "cifar10", "cifar100"]
+        for k in [*params.KINDS, "cifar10", "cifar100"]
     }
     ax = figures["heatmap_random_cifar100"].axes[0]
     assert [t.get_text() for t in ax.get_yticklabels()] == [
@@ -288,10 +289,10 @@ def test_cifar_pairs_are_whole_image_augmentations_of_its_test_images(tmp_path):
     _fake_cifar100(tmp_path)
     params = SMALL.model_copy(update={"cifar_root": str(tmp_path), "n_pairs": 4})
     (images,) = data.load_real_world(
-        TransferGridParams(types=["rotate", "hue"], real_world=["cifar100"]), params
+        GridParams(types=["rotate", "hue"], real_world=["cifar100"]), params
     ).values()
     assert images["labels"].tolist() == [0, 1, 2, 3]  # the first n_pairs test images
-    pairs = data.make_real_world_pairs(images, TransferGridParams(types=["rotate", "hue"]), RENDER)
+    pairs = data.make_real_world_pairs(images, GridParams(types=["rotate", "hue"]), RENDER)
     for t in ("rotate", "hue"):
         _differ_only_in(pairs[t], t)
 
@@ -373,7 +374,7 @@ def test_transfer_end_to_end_tracked_and_resumed(kedro_project, resume_redoes_on
     pretraining = pd.read_csv(out / "pretraining.csv")
     assert len(pretraining) == 2 * 3 and pretraining["test_acc"].between(0, 1).all()
     for f in ("images", "random"):
-        for k in (*data.KINDS, "scenes"):
+        for k in (*params.KINDS, "scenes"):
             assert (out / f"heatmap_{f}_{k}.png").exists()
 
     new = [r for r in runs() if r.info.run_id not in earlier]

@@ -2,7 +2,7 @@ import pytest
 import torch
 from pydantic import ValidationError
 
-from transfer_invariance.experiments.harm.params import RelevanceParams, point_name
+from transfer_invariance.experiments.harm.params import GridParams, point_name
 from transfer_invariance.pipelines.params import (
     DatasetParams,
     FinetuneParams,
@@ -58,7 +58,7 @@ def test_asking_for_a_gpu_on_a_machine_without_one_fails_at_validation():
 
 
 def test_relevance_grid_points_are_named_namespaces_with_their_condition():
-    grid = RelevanceParams.model_validate(
+    grid = GridParams.model_validate(
         {"rhos": [0.0, 0.85], "betas": [0.2], "label_sources": ["c", "o"]}
     ).points()
     assert list(grid) == [
@@ -68,4 +68,4 @@ def test_relevance_grid_points_are_named_namespaces_with_their_condition():
     assert grid["beta_0_20_o"].label == "o" and grid["beta_0_20_o"].paste_probability == 0.2
     assert point_name("rho", 1.0, "c") == "rho_1_00_c"
     with pytest.raises(ValidationError, match="rhos"):
-        RelevanceParams.model_validate({"rhos": [0.0, 1.5]})
+        GridParams.model_validate({"rhos": [0.0, 1.5]})

@@ -114,6 +114,9 @@ def test_stage_by_stage_gives_the_same_report_as_the_whole_study(kedro_project):
     transfer = pd.read_csv(REPORT / "transfer.csv")
     assert set(transfer["model"]) == {"rotate_model", "hue_model"}
     assert set(transfer["target"]) == {"rotate_target", "hue_target"}
+    own_task = pd.read_csv("data/07_model_output/pretrain/rotate_model/pretrain_metrics.csv")
+    assert list(own_task["seed"]) == [0]  # conf/base: pretrain.seeds
+    assert own_task["test_acc"].between(0, 1).all() and set(own_task["arch"]) == {"resnet18"}
 
     for folder in Path("data").iterdir():
         shutil.rmtree(folder)

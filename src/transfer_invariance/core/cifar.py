@@ -32,6 +32,7 @@ import tempfile
 import urllib.error
 import urllib.request
 import zlib
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,11 +43,8 @@ import torch
 __all__ = [
     "CIFAR_INFO",
     "check_cifar_available",
-    "class_subset",
     "download_cifar",
     "load_cifar",
-    "select",
-    "split_train_val",
 ]
 
 
@@ -168,19 +166,37 @@ def _corrupt(path: Path, info: _CifarInfo, err: BaseException) -> ValueError:
     )
 
 
-def _read_raw(kind: str, path: Path, info: _CifarInfo, wanted: tuple[str, ...]) -> dict[str, bytes]:
+def _require_members(
+    path: Path, info: _CifarInfo, wanted: tuple[str, ...], found: Collection[str]
+) -> None:
+    """Raise the error for an archive that lacks some of the ``wanted`` members."""
+    missing = [m for m in wanted if m not in found]
+    if missing:
+        raise ValueError(
+            f"CIFAR archive {path} lacks the member(s) {missing} (is it truncated, or the wrong "
+            f"archive?); delete it and download '{info.archive}' again from {info.url}."
+        )
+
+
+def _folder_file(root: Path, path: Path, info: _CifarInfo, member: str) -> Path:
+    """``path/member`` of an extracted folder, checked to be a non-empty file."""
+    f = path / member
+    if not f.is_file() or f.stat().st_size == 0:
+        raise FileNotFoundError(
+            f"CIFAR folder {path} lacks a non-empty {member!r}; put the complete extracted "
+            f"'{info.folder}' folder there (or the '{info.archive}' tarball at "
+            f"{root / info.archive})."
+        )
+    return f
+
+
+def _read_raw(
+    root: Path, kind: str, path: Path, info: _CifarInfo, wanted: tuple[str, ...]
+) -> dict[str, bytes]:
     """Read the raw bytes of the wanted member files (names without the folder prefix)."""
-    out: dict[str, bytes] = {}
     if kind == "folder":
-        for m in wanted:
-            f = path / m
-            if not f.is_file():
-                raise FileNotFoundError(
-                    f"CIFAR folder {path} lacks the file {m!r}; put the complete extracted "
-                    f"'{info.folder}' folder there (or the '{info.archive}' tarball)."
-                )
-            out[m] = f.read_bytes()
-        return out
+        return {m: _folder_file(root, path, info, m).read_bytes() for m in wanted}
+    out: dict[str, bytes] = {}
     try:
         with tarfile.open(path, mode="r:*") as tf:
             for member in tf:  # streams through the archive once
@@ -194,12 +210,7 @@ def _read_raw(kind: str, path: Path, info: _CifarInfo, wanted: tuple[str, ...]) 
                         break
     except _CORRUPT_ERRORS as err:
         raise _corrupt(path, info, err) from err
-    missing = [m for m in wanted if m not in out]
-    if missing:
-        raise ValueError(
-            f"CIFAR archive {path} lacks the member(s) {missing} (is it truncated, or the wrong "
-            f"archive?); delete it and download '{info.archive}' again from {info.url}."
-        )
+    _require_members(path, info, wanted, out)
     return out
 
 
@@ -272,7 +283,7 @@ def load_cifar(
     wanted = _members(info, split)
     root = Path(root)
     kind, path = _ensure(root, info, name, download)
-    raw = _read_raw(kind, path, info, (*wanted, info.meta_file))
+    raw = _read_raw(root, kind, path, info, (*wanted, info.meta_file))
     source = lambda m: f"{path}/{m}" if kind == "folder" else f"{path}:{m}"  # noqa: E731
     meta_dict = _unpickle(raw[info.meta_file], source(info.meta_file))
     if info.names_key not in meta_dict:
@@ -324,13 +335,7 @@ def check_cifar_available(root: str | Path, name: str = "cifar10", download: boo
     wanted = (*info.train_files, *info.test_files, info.meta_file)
     if kind == "folder":
         for m in wanted:
-            f = path / m
-            if not f.is_file() or f.stat().st_size == 0:
-                raise FileNotFoundError(
-                    f"CIFAR folder {path} lacks a non-empty {m!r}; put the complete extracted "
-                    f"'{info.folder}' folder there (or the '{info.archive}' tarball at "
-                    f"{root / info.archive})."
-                )
+            _folder_file(root, path, info, m)
         _unpickle((path / info.meta_file).read_bytes(), str(path / info.meta_file))
         return path
     try:
@@ -338,68 +343,5 @@ def check_cifar_available(root: str | Path, name: str = "cifar10", download: boo
             names = {m.name.rsplit("/", 1)[-1]: m.size for m in tf.getmembers() if m.isfile()}
     except _CORRUPT_ERRORS as err:
         raise _corrupt(path, info, err) from err
-    missing = [m for m in wanted if m not in names]
-    if missing:
-        raise ValueError(
-            f"CIFAR archive {path} lacks the member(s) {missing}; delete it and download "
-            f"'{info.archive}' again from {info.url}."
-        )
+    _require_members(path, info, wanted, names)
     return path
-
-
-# ----------------------------------------------------------------------------- tensor-set helpers
-
-
-def select(tensor_set: dict[str, Any], index: torch.Tensor) -> dict[str, Any]:
-    """Rows ``index`` (int64 indices or bool mask) of a tensor set; meta is copied."""
-    index = torch.as_tensor(index)
-    return {
-        "images": tensor_set["images"][index].contiguous(),
-        "labels": tensor_set["labels"][index].contiguous(),
-        "latents": {k: v[index].contiguous() for k, v in tensor_set.get("latents", {}).items()},
-        "meta": dict(tensor_set.get("meta", {})),
-    }
-
-
-def class_subset(tensor_set: dict[str, Any], classes: list[int]) -> dict[str, Any]:
-    """Keep the samples of the given classes, relabelled 0..k-1 in the order of ``classes``.
-
-    ``meta["class_names"]`` becomes the names of the kept classes (same order),
-    ``meta["source_classes"]`` the original class ids, and ``latents["source_label"]`` the original
-    label of each kept sample.
-    """
-    classes = [int(c) for c in classes]
-    names = list(tensor_set["meta"].get("class_names", []))
-    n_cls = len(names)
-    if not classes:
-        raise ValueError("classes is empty; pass at least one class id")
-    if len(set(classes)) != len(classes):
-        raise ValueError(f"classes={classes} has duplicates")
-    bad = [c for c in classes if c < 0 or c >= n_cls]
-    if bad:
-        raise ValueError(f"classes {bad} are outside 0..{n_cls - 1} (the set has {n_cls} classes)")
-    labels = tensor_set["labels"]
-    lut = torch.full((n_cls,), -1, dtype=torch.int64)
-    lut[torch.tensor(classes)] = torch.arange(len(classes))
-    new = lut[labels]
-    keep = new >= 0
-    out = select(tensor_set, keep)
-    out["labels"] = new[keep].contiguous()
-    out["latents"]["source_label"] = labels[keep].contiguous()
-    out["meta"]["class_names"] = [names[c] for c in classes]
-    out["meta"]["source_classes"] = classes
-    return out
-
-
-def split_train_val(
-    tensor_set: dict[str, Any], n_val: int, seed: int = 0
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """Random (seeded) split into (train, val) with ``n_val`` validation samples."""
-    n = len(tensor_set["labels"])
-    if not 0 <= n_val <= n:
-        raise ValueError(f"n_val={n_val} must lie in 0..{n} (the number of samples)")
-    g = torch.Generator().manual_seed(int(seed))
-    perm = torch.randperm(n, generator=g)
-    val_idx = perm[:n_val].sort().values
-    train_idx = perm[n_val:].sort().values
-    return select(tensor_set, train_idx), select(tensor_set, val_idx)

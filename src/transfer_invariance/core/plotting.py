@@ -11,7 +11,10 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+
+from transfer_invariance.core.reporting import mean_sd_text  # noqa: E402
 
 
 def gallery_figure(
@@ -62,28 +65,43 @@ def heatmap_figure(
     fmt: str = "{:.1f}",
     vmin: float | None = None,
     vmax: float | None = None,
+    ax: Axes | None = None,
 ) -> Figure:
-    """An annotated heatmap (mean, and ± sd where given)."""
-    fig, ax = plt.subplots(figsize=(1.2 * len(col_labels) + 2.5, 0.8 * len(row_labels) + 1.8))
+    """An annotated heatmap with a colour bar: every cell shows its value and, below it, ``± sd``
+    where ``errors`` has one (NaN: one seed, no spread, so the value alone).
+
+    Drawn on ``ax`` when given (a panel of a larger figure), else in a figure of its own sized to
+    the table. The text is white on the dark half of the colour scale (``vmin``..``vmax``, the
+    values' range where not given) and black on the light half, so every cell stays readable.
+    """
+    fig = None
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(1.2 * len(col_labels) + 2.5, 0.8 * len(row_labels) + 1.8))
+    values = np.asarray(values, dtype=float)
     im = ax.imshow(values, cmap="viridis", vmin=vmin, vmax=vmax)
     ax.set_xticks(range(len(col_labels)), col_labels, rotation=30, ha="right")
     ax.set_yticks(range(len(row_labels)), row_labels)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    lo, hi = np.nanmin(values), np.nanmax(values)
+    lo = np.nanmin(values) if vmin is None else vmin
+    hi = np.nanmax(values) if vmax is None else vmax
     for i in range(values.shape[0]):
         for j in range(values.shape[1]):
-            text = fmt.format(values[i, j])
-            if errors is not None and not np.isnan(errors[i, j]):  # NaN: one seed, no spread
-                text += "\n±" + fmt.format(errors[i, j])
-            dark = values[i, j] < (lo + hi) / 2
+            sd = None if errors is None else errors[i, j]
             ax.text(
-                j, i, text, ha="center", va="center", fontsize=8, color="white" if dark else "black"
+                j,
+                i,
+                mean_sd_text(values[i, j], sd, fmt, sep="\n±"),
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="white" if values[i, j] < (lo + hi) / 2 else "black",
             )
-    fig.colorbar(im, ax=ax, fraction=0.046)
+    ax.figure.colorbar(im, ax=ax, fraction=0.046)
     ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    return fig
+    if fig is not None:
+        fig.tight_layout()
+    return ax.figure
 
 
 def curves_figure(

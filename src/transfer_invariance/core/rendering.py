@@ -277,6 +277,20 @@ def render_split(
     }
 
 
+def render_splits(
+    spec: DatasetSpec,
+    batch_size: int = 1024,
+    progress: bool = True,
+    device: str | torch.device = "cpu",
+) -> dict[str, dict[str, Any]]:
+    """Every split of the dataset ``spec`` (train, val, test), each a tensor set on the CPU."""
+    renderer = Renderer.from_spec(spec)
+    return {
+        split: render_split(renderer, split, None, batch_size, progress, device=device)
+        for split in SPLITS
+    }
+
+
 def render_pairs(
     renderer: Renderer,
     split: str = "test",

@@ -31,6 +31,14 @@ VERDICT_RULE = (
 )
 
 
+FINDINGS_HEADING = "### Findings (checked against the numbers above)"
+
+
+def findings_section(lines: Sequence[str]) -> str:
+    """The findings block of a report: the heading, the verdict rule, then one entry per line."""
+    return "\n".join([FINDINGS_HEADING + "\n", VERDICT_RULE + "\n", *lines]) + "\n"
+
+
 @dataclass(frozen=True)
 class Verdict:
     """The state of one finding (or one part of it) and the effect it rests on.
@@ -191,18 +199,22 @@ def markdown_table(
     sep = "|" + "|".join(["---"] * (len(mean.columns) + 1)) + "|"
     lines = [header, sep]
     for row in mean.index:
-        cells = []
-        for col in mean.columns:
-            m = mean.loc[row, col]
-            if pd.isna(m):
-                cells.append("")
-                continue
-            text = fmt.format(m)
-            if sd is not None and not pd.isna(sd.loc[row, col]):
-                text += " ± " + fmt.format(sd.loc[row, col])
-            cells.append(text)
+        cells = [
+            mean_sd_text(mean.loc[row, col], None if sd is None else sd.loc[row, col], fmt)
+            for col in mean.columns
+        ]
         lines.append("| " + " | ".join([str(row)] + cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def mean_sd_text(mean: float, sd: float | None, fmt: str = "{:.1f}", sep: str = " ± ") -> str:
+    """One cell of a table or heatmap: ``mean ± sd``, the mean alone where ``sd`` is None or NaN
+    (one seed: no spread was measured, so never "± 0.0"), and nothing where the mean is NaN."""
+    if pd.isna(mean):
+        return ""
+    if sd is None or pd.isna(sd):
+        return fmt.format(mean)
+    return fmt.format(mean) + sep + fmt.format(sd)
 
 
 def _metric_part(value: object) -> str:

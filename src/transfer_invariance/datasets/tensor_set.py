@@ -9,6 +9,7 @@ import torch
 from kedro.io.core import AbstractDataset, DatasetError
 
 from transfer_invariance.datasets.atomic import save_tensors
+from transfer_invariance.datasets.checkpoints import CorruptArtifactError
 
 
 class TensorSetDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
@@ -31,8 +32,9 @@ class TensorSetDataset(AbstractDataset[dict[str, Any], dict[str, Any]]):
         try:
             return torch.load(path, map_location="cpu", weights_only=True)
         except Exception as err:  # torch raises many kinds for truncated or foreign files
-            raise DatasetError(
-                f"'{path}' is corrupt or not a tensor set ({err}). Delete it and rerun."
+            raise CorruptArtifactError(
+                f"'{path}' is corrupt or not a tensor set ({type(err).__name__}). Run the "
+                "pipeline that makes it again (without --only-missing-outputs): it rewrites it."
             ) from err
 
     def save(self, data: dict[str, Any]) -> None:

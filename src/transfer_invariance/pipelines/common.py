@@ -6,14 +6,22 @@ parameter and never changes the DAG.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import torch
 from kedro.pipeline import Pipeline, node
 
 from transfer_invariance.pipelines.params import Seeds
 
-__all__ = ["key_by_seed", "on_targets", "seed_key", "seed_of", "seeded", "subset"]
+__all__ = [
+    "key_by_seed",
+    "model_template",
+    "on_targets",
+    "seed_key",
+    "seed_of",
+    "seeded",
+    "target_data",
+]
 
 SPLITS = ("train", "val", "test")
 
@@ -56,6 +64,25 @@ def seeded(dataset: str, output: str) -> Pipeline:
     )
 
 
+def model_template(
+    func: Callable[..., Any],
+    settings: tuple[str, str],
+    outputs: str | list[str],
+    sets: Mapping[str, str],
+) -> Pipeline:
+    """A stage template of one node, named after ``func``, applying it to the models of
+    ``checkpoints``: ``settings`` = (its argument, the parameter it reads), ``sets`` = {argument:
+    dataset}."""
+    argument, parameter = settings
+    inputs = {"checkpoints": "checkpoints", argument: parameter, **sets}
+    return Pipeline([node(func, inputs, outputs, name=func.__name__)])
+
+
+def target_data(targets: Sequence[str]) -> dict[str, str]:
+    """A template's target arguments: each target reads its dataset ``<target>_data``."""
+    return {t: f"{t}_data" for t in targets}
+
+
 def on_targets(
     stage: str, model: str, targets: list[str], template: Pipeline, inputs: dict[str, str]
 ) -> Pipeline:
@@ -76,19 +103,3 @@ def on_targets(
             f"params:{stage}": f"params:{stage}.settings",
         },
     )
-
-
-def subset(data: dict, n: int, seed: int) -> dict:
-    """The first ``n`` samples of a seeded permutation of a tensor set (a small target set)."""
-    total = int(data["labels"].numel())
-    if not 1 <= n <= total:
-        raise ValueError(
-            f"{n} samples asked of a training split of {total}: n must be in [1, {total}]."
-        )
-    idx = torch.randperm(total, generator=torch.Generator().manual_seed(seed))[:n]
-    return {
-        "images": data["images"][idx],
-        "labels": data["labels"][idx],
-        "latents": {k: v[idx] for k, v in data.get("latents", {}).items()},
-        "meta": data["meta"],
-    }

@@ -10,16 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 import pandas as pd
-import torch
 
 from transfer_invariance.core import base_images as bi
-from transfer_invariance.core.cifar import load_cifar, select, split_train_val
 from transfer_invariance.core.harm_data import compose_c_plus_o, harm_pair_sets
-from transfer_invariance.core.scenes import make_scenes
+from transfer_invariance.core.real_world import real_world_splits
+from transfer_invariance.core.tensor_sets import first
 from transfer_invariance.experiments.harm.params import (
     ConditionParams,
+    GridParams,
     HarmDataParams,
-    RelevanceParams,
 )
 from transfer_invariance.pipelines.common import SPLITS, seed_key
 from transfer_invariance.pipelines.params import BaseImagesParams, Seeds
@@ -31,21 +30,16 @@ C3_TARGETS = {
 
 
 def build_c_data(data: HarmDataParams) -> dict[str, dict]:
-    """The C splits: CIFAR-10 (val carved from train) or the natural-scene stand-in."""
-    if data.c_source == "scenes":
-        return {
-            split: make_scenes(getattr(data, f"n_{split}"), data.n_classes, 32, data.c_seed, split)
-            for split in SPLITS
-        }
-    train, val = split_train_val(
-        load_cifar(data.cifar_root, "cifar10", "train", data.download), data.n_val, data.c_seed
+    """The C splits: CIFAR-10 (a random val carved from train) or the natural-scene stand-in."""
+    return real_world_splits(
+        data.c_source,
+        {split: getattr(data, f"n_{split}") for split in SPLITS},
+        val_carve="random",
+        n_classes=data.n_classes,
+        seed=data.c_seed,
+        cifar_root=data.cifar_root,
+        download=data.download,
     )
-    test = load_cifar(data.cifar_root, "cifar10", "test", data.download)
-    out = {"train": train, "val": val, "test": test}
-    for split in ("train", "test"):
-        n = min(getattr(data, f"n_{split}"), int(out[split]["labels"].numel()))
-        out[split] = select(out[split], torch.arange(n))
-    return out
 
 
 def load_objects(base_images: BaseImagesParams) -> dict[str, Any]:
@@ -114,8 +108,7 @@ def make_pair_sets(
 ) -> tuple[dict, dict]:
     """Pairs on C+O test inputs varying only C, and only O, for every seed (with that seed's
     objects; shared by every model of the seed)."""
-    n = min(data.n_pairs, int(c_data["test"]["labels"].numel()))
-    test = select(c_data["test"], torch.arange(n))
+    test = first(c_data["test"], data.n_pairs)
     vary_c, vary_o = {}, {}
     for s in seeds:
         seed_objects = objects_of_seed(objects, data, s)
@@ -131,7 +124,7 @@ def make_pair_sets(
     return vary_c, vary_o
 
 
-def plan_relevance(relevance: RelevanceParams) -> dict[str, ConditionParams]:
+def plan_relevance(relevance: GridParams) -> dict[str, ConditionParams]:
     """The C.3 grid: one pretraining condition per point, each feeding its own namespace."""
     return relevance.points()
 

@@ -13,6 +13,10 @@ from transfer_invariance.pipelines.params import Block, Seeds, base_images_of
 
 Unit = Annotated[float, Field(ge=0.0, le=1.0)]
 
+# the four pretraining conditions of Table 1 (one namespace harm.<condition> each)
+CONDITIONS = ("c_c", "co_c", "co_o", "o_o")
+CONDITION_NAMES = {"c_c": "C/C", "co_c": "C+O/C", "co_o": "C+O/O", "o_o": "O/O"}
+
 
 class HarmDataParams(Block):
     """C (CIFAR-10 or the embedded scene stand-in) and O (small objects from ``base_images``)."""
@@ -72,7 +76,7 @@ class ConditionParams(Block):
         return 1.0 if self.objects else 0.0
 
 
-class RelevanceParams(Block):
+class GridParams(Block):
     """Appendix C.3: the rho (relevance) and beta (availability) grids, objects upper right."""
 
     rhos: Annotated[list[Unit], Field(min_length=1)]

@@ -7,7 +7,7 @@ Layout (each bullet a namespace in ``kedro viz``):
 - ``harm.c_c``, ``harm.co_c``, ``harm.co_o``, ``harm.o_o``: the four pretraining conditions of
   Table 1. Each composes its data, then runs the stage templates pretrain -> probe (on all four
   conditions' data) -> measure_invariance (both pair sets).
-- ``harm.relevance``: ``plan_relevance`` turns ``harm.relevance`` (the rho and beta grids) into one
+- ``harm.relevance``: ``plan_relevance`` turns ``harm.grid`` (the rho and beta grids) into one
   condition per grid point, and the shared C.3 probe targets are made once per seed.
 - ``harm.relevance.<point>`` (e.g. ``rho_0_85_c``): one namespace per grid point, compose ->
   pretrain -> probe on the C and O targets. An interrupted sweep resumes per point and seed.
@@ -16,7 +16,7 @@ Layout (each bullet a namespace in ``kedro viz``):
 Which grid points exist is read from the parameters of the run's environment when the pipelines
 are registered (see ``pipeline_registry``): ``conf/base`` has a reduced grid, ``--env paper``
 (``conf/paper/parameters_harm.yml``) the paper's 9 rho x 5 beta values for both label sources.
-Changing ``harm.relevance`` therefore changes the DAG; every other harm parameter changes only values.
+Changing ``harm.grid`` therefore changes the DAG; every other harm parameter changes only values.
 """
 
 from __future__ import annotations
@@ -25,11 +25,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from kedro.pipeline import Pipeline, node
-from pydantic import ValidationError
 
-from transfer_invariance.errors import ParameterError
+from transfer_invariance.experiments.grid import blocks, read_grid
 from transfer_invariance.experiments.harm import data, report
-from transfer_invariance.experiments.harm.params import RelevanceParams
+from transfer_invariance.experiments.harm.params import CONDITIONS, GridParams
 from transfer_invariance.pipelines import measure_invariance, pretrain, probe
 from transfer_invariance.pipelines.report.pipeline import collect, under_namespace
 
@@ -55,11 +54,11 @@ def _compose(condition: str, seeds: str) -> Pipeline:
 
 def _condition(name: str) -> Pipeline:
     """A Table 1 condition ``harm.<name>``: data -> pretrain -> probe on all four -> sensitivity."""
-    targets = {f"{t}_data": f"harm.{t}.data" for t in report.CONDITIONS}
+    targets = {f"{t}_data": f"harm.{t}.data" for t in CONDITIONS}
     return Pipeline(
         _compose("params:condition", "params:harm.seeds")
         + pretrain.template()
-        + probe.template(report.CONDITIONS)
+        + probe.template(CONDITIONS)
         + measure_invariance.template(PAIRS),
         namespace=f"harm.{name}",
         inputs={
@@ -70,9 +69,7 @@ def _condition(name: str) -> Pipeline:
         parameters={
             "params:harm.data": "params:harm.data",
             "params:harm.seeds": "params:harm.seeds",
-            "params:training": "params:harm.training",
-            "params:probe": "params:harm.probe",
-            "params:invariance": "params:harm.invariance",
+            **blocks("harm", "training", "probe", "invariance"),
         },
     )
 
@@ -80,7 +77,7 @@ def _condition(name: str) -> Pipeline:
 def _point(name: str) -> Pipeline:
     """A C.3 grid point ``harm.relevance.<name>``: data -> pretrain -> probe for C and for O."""
     return Pipeline(
-        _compose("condition", "params:harm.relevance.seeds")
+        _compose("condition", "params:harm.grid.seeds")
         + pretrain.template()
         + probe.template(("c", "o")),
         namespace=f"harm.relevance.{name}",
@@ -92,19 +89,15 @@ def _point(name: str) -> Pipeline:
         },
         parameters={
             "params:harm.data": "params:harm.data",
-            "params:harm.relevance.seeds": "params:harm.relevance.seeds",
-            "params:training": "params:harm.training",
-            "params:probe": "params:harm.probe",
+            "params:harm.grid.seeds": "params:harm.grid.seeds",
+            **blocks("harm", "training", "probe"),
         },
     )
 
 
 def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
-    """The harm experiment for the grid of ``parameters['harm']['relevance']``."""
-    try:
-        points = RelevanceParams.model_validate(parameters["harm"]["relevance"]).points()
-    except ValidationError as err:
-        raise ParameterError(f"parameter 'harm.relevance': {err}") from None
+    """The harm experiment for the C.3 grid of ``parameters['harm']['grid']``."""
+    points = read_grid(parameters, "harm", GridParams).points()
     shared = Pipeline(
         [
             node(data.build_c_data, "params:data", "c_data", name="build_c_data"),
@@ -124,13 +117,9 @@ def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
         ],
         namespace="harm",
         outputs={"objects_csv": "harm.report.objects_csv"},
-        parameters={
-            "params:data": "params:harm.data",
-            "params:base_images": "params:base_images",
-            "params:seeds": "params:harm.seeds",
-        },
+        parameters=blocks("harm", "data", "base_images", "seeds"),
     )
-    conditions = sum((_condition(c) for c in report.CONDITIONS), Pipeline([]))
+    conditions = sum((_condition(c) for c in CONDITIONS), Pipeline([]))
     plan = Pipeline(
         [
             node(
@@ -150,14 +139,14 @@ def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
         inputs={"c_data": "harm.c_data", "objects": "harm.objects"},
         parameters={
             "params:data": "params:harm.data",
-            "params:relevance": "params:harm.relevance",
-            "params:relevance.seeds": "params:harm.relevance.seeds",
+            "params:relevance": "params:harm.grid",
+            "params:relevance.seeds": "params:harm.grid.seeds",
         },
     )
     grid = sum((_point(p) for p in points), Pipeline([]))
     reporting = (
-        collect({c: f"harm.{c}.probe_metrics" for c in report.CONDITIONS}, "probe_metrics")
-        + collect({c: f"harm.{c}.sensitivity" for c in report.CONDITIONS}, "sensitivity")
+        collect({c: f"harm.{c}.probe_metrics" for c in CONDITIONS}, "probe_metrics")
+        + collect({c: f"harm.{c}.sensitivity" for c in CONDITIONS}, "sensitivity")
         + Pipeline(
             [
                 node(
@@ -186,7 +175,7 @@ def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
         reporting,
         "harm.report",
         parameters={
-            "params:relevance": "params:harm.relevance",
+            "params:relevance": "params:harm.grid",
             "params:training": "params:harm.training",
         },
     )

@@ -5,32 +5,27 @@ Both are written to ``data/08_reporting/harm/`` and logged as MLflow artifacts o
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from transfer_invariance.core.plotting import curves_figure
+from transfer_invariance.core.plotting import curves_figure, heatmap_figure
 from transfer_invariance.core.reporting import (
     DOES_NOT_HOLD,
-    VERDICT_RULE,
     Verdict,
     combine,
     compare,
+    findings_section,
     long_table,
     markdown_table,
     mean_sd,
     normalisation_note,
 )
-from transfer_invariance.experiments.harm.params import RelevanceParams
+from transfer_invariance.experiments.harm.params import CONDITION_NAMES, CONDITIONS, GridParams
 from transfer_invariance.pipelines.params import TrainingParams
 
-CONDITIONS = ("c_c", "co_c", "co_o", "o_o")
-CONDITION_NAMES = {"c_c": "C/C", "co_c": "C+O/C", "co_o": "C+O/O", "o_o": "O/O"}
 
-
-def relevance_metrics(relevance: RelevanceParams, **points: pd.DataFrame) -> pd.DataFrame:
+def relevance_metrics(relevance: GridParams, **points: pd.DataFrame) -> pd.DataFrame:
     """The probe metrics of every C.3 grid point with its axis, value and pretraining label.
 
     The beta curve gets its beta = 1 point from the rho = 0 models: an independent object that is
@@ -149,7 +144,16 @@ def table1(
 
     fig = plt.figure(figsize=(12, 4.6))
     left, right = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
-    _heat(left, acc_mean, acc_sd)
+    heatmap_figure(
+        acc_mean.to_numpy(),
+        [f"pretrain {r}" for r in acc_mean.index],
+        [f"probe {c}" for c in acc_mean.columns],
+        "Linear-probe test accuracy (%)",
+        errors=acc_sd.to_numpy(),
+        vmin=0,
+        vmax=100,
+        ax=left,
+    )
     x = np.arange(len(names))
     for k, col in enumerate(sens_mean.columns):
         right.bar(
@@ -162,26 +166,6 @@ def table1(
     fig.suptitle(f"Harm experiment (Table 1), mean ± sd over {n_seeds} seed(s)", fontsize=11)
     fig.tight_layout()
     return csv, md, fig
-
-
-def _heat(ax: Any, mean: pd.DataFrame, sd: pd.DataFrame) -> None:
-    im = ax.imshow(mean.to_numpy(), cmap="viridis", vmin=0, vmax=100)
-    ax.set_xticks(range(len(mean.columns)), [f"probe {c}" for c in mean.columns], rotation=20)
-    ax.set_yticks(range(len(mean.index)), [f"pretrain {r}" for r in mean.index])
-    for i in range(mean.shape[0]):
-        for j in range(mean.shape[1]):
-            v = mean.iat[i, j]
-            ax.text(
-                j,
-                i,
-                f"{v:.1f}" + ("" if pd.isna(sd.iat[i, j]) else f"\n±{sd.iat[i, j]:.1f}"),
-                ha="center",
-                va="center",
-                fontsize=8,
-                color="white" if v < 50 else "black",
-            )
-    ax.figure.colorbar(im, ax=ax, fraction=0.046)
-    ax.set_title("Linear-probe test accuracy (%)", fontsize=10)
 
 
 def findings(
@@ -214,8 +198,6 @@ def findings(
     per_model = {m: less(sens, sens_sd, (m, so if own[m] == sc else sc), (m, own[m])) for m in own}
     f3 = combine(per_model)
     lines = [
-        "### Findings (checked against the numbers above)\n",
-        VERDICT_RULE + "\n",
         "1. A model pretrained on C+O to predict C is worse at predicting O on C+O after probing than a model pretrained on C alone "
         f"({shown(acc, ('C+O/C', 'C+O/O'), ('C/C', 'C+O/O'), f1_acc, pct)}), and its representation is less sensitive to O "
         f"({shown(sens, ('C+O/C', so), ('C/C', so), f1_sens, score)}): {f1}.",
@@ -236,4 +218,4 @@ def findings(
             " dominates its representation: a model cannot become invariant to a feature that was not"
             " available in its training data (the availability effect of Appendix C.3)."
         )
-    return "\n".join(lines) + "\n"
+    return findings_section(lines)

@@ -9,34 +9,33 @@ the ``different`` pretraining), the samples and the initialisation. A pretrainin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
 import torch
 
 from transfer_invariance.core import base_images as bi
-from transfer_invariance.core.cifar import class_subset, load_cifar, select
+from transfer_invariance.core.real_world import real_world_splits
 from transfer_invariance.core.rendering import (
     DatasetSpec,
-    Renderer,
     augment_set,
     parse_spec,
-    render_split,
+    render_splits,
 )
 from transfer_invariance.core.rng import stable_hash
-from transfer_invariance.core.scenes import make_scenes
+from transfer_invariance.core.tensor_sets import class_subset, per_class_subset, subset
 from transfer_invariance.core.transforms import TRANSFORMS
+from transfer_invariance.errors import ParameterError
 from transfer_invariance.experiments.importance.params import (
     CATEGORIES,
     INVARIANCES,
+    GridParams,
     ImportanceDataParams,
     PointParams,
     RealWorldDataParams,
-    parse_importance,
 )
-from transfer_invariance.pipelines.common import SPLITS, seed_key, subset
-from transfer_invariance.pipelines.params import BaseImagesParams, Seeds
+from transfer_invariance.pipelines.common import SPLITS, seed_key
+from transfer_invariance.pipelines.params import BaseImagesParams, RenderParams, Seeds
 
 
 def transform_sets(seed: int, exclude: list[str] | tuple[str, ...] = ()) -> dict[str, list[str]]:
@@ -96,13 +95,12 @@ def dataset_spec(
     )
 
 
-def _render(spec: DatasetSpec) -> dict[str, dict]:
-    renderer = Renderer.from_spec(spec)
-    return {split: render_split(renderer, split, progress=False) for split in SPLITS}
+def _render(spec: DatasetSpec, render: RenderParams) -> dict[str, dict]:
+    return render_splits(spec, render.batch_size, render.progress, render.device)
 
 
 def make_target_data(
-    data: ImportanceDataParams, base_images: BaseImagesParams, seeds: Seeds
+    data: ImportanceDataParams, base_images: BaseImagesParams, seeds: Seeds, render: RenderParams
 ) -> dict[str, dict]:
     """The target task of every seed: the target objects under the target's transformations."""
     return {
@@ -115,14 +113,19 @@ def make_target_data(
                 transform_sets(s, data.exclude)["same"],
                 data.target_n_train,
                 "target",
-            )
+            ),
+            render,
         )
         for s in seeds
     }
 
 
 def make_pretraining_data(
-    data: ImportanceDataParams, base_images: BaseImagesParams, point: PointParams, seeds: Seeds
+    data: ImportanceDataParams,
+    base_images: BaseImagesParams,
+    point: PointParams,
+    seeds: Seeds,
+    render: RenderParams,
 ) -> dict[str, dict]:
     """A pretraining point's data for every seed: its class relationship's objects, its
     invariance condition's transformations, its number of samples."""
@@ -136,7 +139,8 @@ def make_pretraining_data(
                 transform_sets(s, data.exclude)[point.invariance],
                 point.pretrain_samples,
                 "pretrain",
-            )
+            ),
+            render,
         )
         for s in seeds
     }
@@ -150,49 +154,43 @@ def probe_subset(target: dict[str, dict], n: int) -> dict[str, dict]:
     }
 
 
-def plan_points(importance: Mapping[str, Any]) -> dict[str, PointParams]:
+def plan_points(grid: GridParams) -> dict[str, PointParams]:
     """Every pretraining namespace's configuration: ``[<dataset>.]<invariance>.<point>``."""
-    importance = parse_importance(importance)
     return {
         f"{prefix}{inv}.{name}": point.model_copy(update={"invariance": inv})
-        for prefix, grid in importance.grids().items()
+        for prefix, sub in grid.grids().items()
         for inv in INVARIANCES
-        for name, point in grid.points().items()
+        for name, point in sub.points().items()
     }
 
 
-def probe_sizes(importance: Mapping[str, Any]) -> dict[str, int]:
+def probe_sizes(grid: GridParams) -> dict[str, int]:
     """The probe-sample values other than the reference one, by namespace
     (``[<dataset>.]probe_<n>``)."""
-    importance = parse_importance(importance)
     return {
-        f"{prefix}probe_{n}": n
-        for prefix, grid in importance.grids().items()
-        for n in grid.probe_points()
+        f"{prefix}probe_{n}": n for prefix, sub in grid.grids().items() for n in sub.probe_points()
     }
 
 
 # ------------------------------------------------------------------- real-world data (App. C.1)
 def load_real_world(data: RealWorldDataParams) -> dict[str, dict]:
     """The dataset's splits: CIFAR's, with ``val_per_class`` images of every class carved from its
-    training split, or the scene stand-in's."""
-    if data.dataset == "scenes":
-        n_classes = data.n_target_objects + data.n_other_objects
-        sizes = {
-            "train": data.scene_samples,
-            "val": data.val_per_class * n_classes,
-            "test": data.val_per_class * n_classes,
-        }
-        return {split: make_scenes(n, n_classes, 32, 0, split) for split, n in sizes.items()}
-    full = load_cifar(data.cifar_root, data.dataset, "train", data.download)
-    val = per_class_subset(full, data.val_per_class, seed=0)
-    keep = torch.ones(int(full["labels"].numel()), dtype=torch.bool)
-    keep[val["latents"]["index"]] = False
-    return {
-        "train": select(full, keep),
-        "val": val,
-        "test": load_cifar(data.cifar_root, data.dataset, "test", data.download),
-    }
+    training split, or the scene stand-in's (``val_per_class`` images per class in val and test)."""
+    n_classes = data.n_target_objects + data.n_other_objects
+    scenes = data.dataset == "scenes"
+    return real_world_splits(
+        data.dataset,
+        {
+            "train": data.scene_samples if scenes else None,
+            "val": data.val_per_class,
+            "test": data.val_per_class * n_classes if scenes else None,
+        },
+        val_carve="per_class",
+        n_classes=n_classes,
+        seed=0,
+        cifar_root=data.cifar_root,
+        download=data.download,
+    )
 
 
 def _classes(source: dict, data: RealWorldDataParams, relationship: str, seed: int) -> list[int]:
@@ -200,24 +198,15 @@ def _classes(source: dict, data: RealWorldDataParams, relationship: str, seed: i
     return bi.draw_classes(len(source["train"]["meta"]["class_names"]), count, offset, seed)
 
 
-def per_class_subset(data: dict, n_per_class: int, seed: int) -> dict:
-    """``n_per_class`` samples of every class (a seeded draw within each class)."""
-    gen = torch.Generator().manual_seed(seed)
-    picked = []
-    for c in range(len(data["meta"]["class_names"])):
-        members = torch.nonzero(data["labels"] == c).flatten()
-        if len(members) < n_per_class:
-            raise ValueError(
-                f"{n_per_class} images per class asked but class "
-                f"{data['meta']['class_names'][c]!r} has {len(members)} in its training split; "
-                "lower pretrain_samples (or val_per_class)."
-            )
-        picked.append(members[torch.randperm(len(members), generator=gen)[:n_per_class]])
-    return select(data, torch.cat(picked).sort().values)
+def _fixed_draw(images: dict, names: list[str], seed: int, render: RenderParams) -> dict:
+    """One fixed augmentation draw of ``names`` for every image (evaluation sets, the target)."""
+    return augment_set(
+        images, names, seed, "importance/fixed", batch_size=render.batch_size, device=render.device
+    )
 
 
 def make_real_world_target(
-    source: dict, data: RealWorldDataParams, seeds: Seeds
+    source: dict, data: RealWorldDataParams, seeds: Seeds, render: RenderParams
 ) -> dict[str, dict]:
     """The target task of every seed: the target classes under one fixed draw of the target's
     transformations (the probe computes the representations once)."""
@@ -229,16 +218,14 @@ def make_real_world_target(
         )
         seed = stable_hash("importance", data.dataset, "target", s)
         out[seed_key(s)] = {
-            split: augment_set(
-                class_subset(source[split], classes), names, seed, "importance/fixed"
-            )
+            split: _fixed_draw(class_subset(source[split], classes), names, seed, render)
             for split in SPLITS
         }
     return out
 
 
 def make_real_world_pretraining(
-    source: dict, data: RealWorldDataParams, point: PointParams, seeds: Seeds
+    source: dict, data: RealWorldDataParams, point: PointParams, seeds: Seeds, render: RenderParams
 ) -> dict[str, dict]:
     """A pretraining point on real images for every seed: its classes, ``pretrain_samples``
     training images per class augmented afresh every epoch (``meta["augment"]``) with its condition's
@@ -248,29 +235,33 @@ def make_real_world_pretraining(
         classes = _classes(source, data, point.classes, s)
         names = transform_sets(s, data.exclude)[point.invariance]
         seed = stable_hash("importance", data.dataset, "pretrain", s)
-        train = per_class_subset(
-            class_subset(source["train"], classes), point.pretrain_samples, seed
-        )
+        try:
+            train = per_class_subset(
+                class_subset(source["train"], classes), point.pretrain_samples, seed
+            )
+        except ValueError as err:
+            raise ParameterError(
+                f"importance.grid.real_world.{data.dataset}: pretrain_samples = "
+                f"{point.pretrain_samples} per class: {err}"
+            ) from None
         train["meta"] = {**train["meta"], "augment": {"transforms": names, "seed": seed}}
         out[seed_key(s)] = {
             "train": train,
             **{
-                split: augment_set(
-                    class_subset(source[split], classes), names, seed, "importance/fixed"
-                )
+                split: _fixed_draw(class_subset(source[split], classes), names, seed, render)
                 for split in ("val", "test")
             },
         }
     return out
 
 
-def design_table(importance: Mapping[str, Any], base_images: BaseImagesParams) -> pd.DataFrame:
+def design_table(
+    data: ImportanceDataParams, seeds: Seeds, base_images: BaseImagesParams
+) -> pd.DataFrame:
     """What each seed drew: the transformations of both conditions and the target and other objects."""
-    importance = parse_importance(importance)
     names = [n for n, _ in bi.list_object_files(base_images.source, base_images.base_dir)]
     rows: list[dict[str, Any]] = []
-    data = importance.data
-    for s in importance.seeds:
+    for s in seeds:
         sets = transform_sets(s, data.exclude)
         row: dict[str, Any] = {
             "seed": s,

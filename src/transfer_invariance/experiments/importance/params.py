@@ -1,10 +1,12 @@
 """Typed parameter blocks of the importance experiment (``conf/<env>/parameters_importance.yml``).
 
-The grid: two invariance conditions (``same``: the target's transformations, ``different``: a
-disjoint draw) x pretraining points. A point is the reference configuration with one factor changed
+``importance.grid`` (``GridParams``) is the one key that shapes the pipeline: two
+invariance conditions (``same``: the target's transformations, ``different``: a disjoint draw) x
+pretraining points, per grid. A point is the reference configuration with one factor changed
 (pretraining samples, architecture, class relationship); the reference itself is one point, trained
 once and shared by every factor. The fourth factor, the target's probe samples, re-probes the
-reference models.
+reference models. Every other block (``seeds``, ``data``, ``training.<arch>``, ``probe``,
+``finetune``, ``real_world.<dataset>``) changes values only.
 """
 
 from __future__ import annotations
@@ -23,8 +25,6 @@ from transfer_invariance.errors import ParameterError
 from transfer_invariance.pipelines.params import (
     Block,
     FinetuneParams,
-    ProbeParams,
-    Seeds,
     TrainingParams,
     base_images_of,
 )
@@ -41,6 +41,7 @@ FACTOR_NAMES = {
 }
 Arch = Literal[tuple(MODELS)]  # type: ignore[valid-type]
 Relationship = Literal[RELATIONSHIPS]  # type: ignore[valid-type]
+RealWorld = Literal["cifar10", "cifar100", "scenes"]
 
 
 def check_exclude(exclude: list[str]) -> None:
@@ -109,7 +110,7 @@ class RealWorldDataParams(Block):
     embedded natural-scene stand-in, offline).
     """
 
-    dataset: Literal["cifar10", "cifar100", "scenes"]
+    dataset: RealWorld
     cifar_root: str = "data/01_raw"
     download: bool = False
     n_target_objects: Annotated[int, Field(ge=2)] = 5
@@ -165,11 +166,14 @@ class PointParams(Block):
     classes: Relationship
 
 
-class _Grid(Block):
-    """A reference configuration, the values of each factor, and the namespaces they make."""
+class FactorGridParams(Block):
+    """One grid: a reference configuration, the values of each factor, and whether the reference
+    models are fine-tuned (Appendix C.2, with the dataset's ``finetune`` recipe); the namespaces
+    they make."""
 
     reference: ReferenceParams = ReferenceParams()
     factors: FactorsParams = FactorsParams()
+    finetune: bool = False
 
     def values(self, factor: str) -> list:
         """The values of ``factor`` in order, the reference value included."""
@@ -203,7 +207,11 @@ class _Grid(Block):
         """The probe-sample values other than the reference one (each re-probes the reference)."""
         return [n for n in self.values("probe_samples") if n != self.reference.probe_samples]
 
-    def grid(self) -> list[dict[str, Any]]:
+    def probe_sizes(self) -> list[int]:
+        """Every probe-sample value, the reference one included."""
+        return self.values("probe_samples")
+
+    def cells(self) -> list[dict[str, Any]]:
         """Every (factor, value) with the namespace of its models and its probe's sample count."""
         rows = []
         for factor in FACTORS:
@@ -218,60 +226,59 @@ class _Grid(Block):
         return rows
 
 
-class RealWorldParams(_Grid):
-    """Appendix C.1 on one real-world dataset: its data and its own grid of factor values.
-    Here ``pretrain_samples`` counts images per class (the paper's sample counts per class) and
-    ``probe_samples`` target images in total (the paper's probe fractions times the target's
-    training size)."""
+class GridParams(FactorGridParams):
+    """``importance.grid``, read when the pipelines are registered: it shapes the DAG.
+
+    The Transforms-2D grid (``reference``, ``factors``, ``finetune``) and one grid per real-world
+    dataset of Appendix C.1 (``real_world.<dataset>``; its data and fine-tuning recipe are
+    ``importance.real_world.<dataset>``). On real images ``pretrain_samples`` counts images per
+    class (the paper's sample counts per class) and ``probe_samples`` target images in total (the
+    paper's probe fractions times the target's training size).
+    """
+
+    real_world: dict[RealWorld, FactorGridParams] = {}
+
+    def grids(self) -> dict[str, FactorGridParams]:
+        """Every grid by namespace prefix: ``""`` for Transforms-2D, ``"<dataset>."`` for each
+        real-world dataset."""
+        return {"": self, **{f"{name}.": grid for name, grid in self.real_world.items()}}
+
+    def of(self, dataset: str | None) -> FactorGridParams:
+        """The grid of a real-world ``dataset``, or the Transforms-2D grid (``None``)."""
+        return self if dataset is None else self.real_world[dataset]  # type: ignore[index]
+
+    def architectures(self) -> list[str]:
+        """Every architecture some grid pretrains (each needs ``importance.training.<arch>``)."""
+        return list(dict.fromkeys(a for g in self.grids().values() for a in g.values("arch")))
+
+    def check_resources(self, parameters: dict[str, Any]) -> None:
+        """The target's training split (``importance.data.target_n_train``) holds every probe size
+        of the Transforms-2D grid and, when it is fine-tuned, every ``importance.finetune`` size."""
+        block = parameters["importance"]
+        data = ImportanceDataParams.model_validate(block.get("data") or {})
+        largest = max(self.probe_sizes())
+        if largest > data.target_n_train:
+            raise ValueError(
+                f"factors.probe_samples / reference.probe_samples: {largest} target samples asked "
+                f"but the target's training split has importance.data.target_n_train = "
+                f"{data.target_n_train}"
+            )
+        if self.finetune:
+            finetune = FinetuneParams.model_validate(block["finetune"])
+            if max(finetune.n_samples) > data.target_n_train:
+                raise ValueError(
+                    f"finetune: importance.finetune.n_samples asks {max(finetune.n_samples)} target "
+                    f"samples but importance.data.target_n_train = {data.target_n_train}"
+                )
+
+
+class RealWorldParams(Block):
+    """``importance.real_world.<dataset>``: the data and the fine-tuning recipe of the grid
+    ``importance.grid.real_world.<dataset>`` (the recipe is used when that grid says
+    ``finetune: true``)."""
 
     data: RealWorldDataParams
     finetune: FinetuneParams | None = None
-
-
-class ImportanceParams(_Grid):
-    """The whole experiment block ``importance`` (checked as one, so cross-field errors show early)."""
-
-    seeds: Seeds
-    data: ImportanceDataParams = ImportanceDataParams()
-    training: dict[str, TrainingParams]
-    probe: ProbeParams = ProbeParams()
-    finetune: FinetuneParams | None = None
-    real_world: dict[str, RealWorldParams] = {}
-
-    def grids(self) -> dict[str, _Grid]:
-        """Every grid by namespace prefix: ``""`` for Transforms-2D, ``"<dataset>."`` for each
-        real-world dataset."""
-        return {"": self, **{f"{name}.": rw for name, rw in self.real_world.items()}}
-
-    @model_validator(mode="after")
-    def _check(self) -> ImportanceParams:
-        for name, rw in self.real_world.items():
-            if name != rw.data.dataset:
-                raise ValueError(
-                    f"real_world.{name}: the key must be its data.dataset ({rw.data.dataset!r})"
-                )
-        archs = {a for g in self.grids().values() for a in (g.reference.arch, *g.factors.arch)}
-        for arch in sorted(archs):
-            if arch not in self.training:
-                raise ValueError(
-                    f"training: no recipe for architecture {arch!r}; add 'importance.training.{arch}' "
-                    f"(recipes given: {sorted(self.training)})"
-                )
-        for name, recipe in self.training.items():
-            if recipe.arch != name:
-                raise ValueError(f"training.{name}: its arch is {recipe.arch!r}; use arch: {name}")
-        probe = {self.reference.probe_samples, *self.factors.probe_samples}
-        if max(probe) > self.data.target_n_train:
-            raise ValueError(
-                f"factors.probe_samples / reference.probe_samples: {max(probe)} target samples asked "
-                f"but the target's training split has data.target_n_train = {self.data.target_n_train}"
-            )
-        if self.finetune is not None and max(self.finetune.n_samples) > self.data.target_n_train:
-            raise ValueError(
-                f"finetune.n_samples: {max(self.finetune.n_samples)} exceeds data.target_n_train = "
-                f"{self.data.target_n_train}"
-            )
-        return self
 
 
 def point_name(factor: str, value: Any) -> str:
@@ -280,15 +287,66 @@ def point_name(factor: str, value: Any) -> str:
     return f"{prefix}_{value}"
 
 
-def parse_importance(block: Mapping[str, Any] | ImportanceParams) -> ImportanceParams:
-    """The ``importance`` block, validated as a whole (errors name the parameter).
+BLOCKS = {"grid", "seeds", "data", "training", "probe", "finetune", "real_world"}
 
-    Nodes take the block as a plain mapping and parse it here: Kedro's own validation of a typed
-    block cannot hold both ``importance`` and its sub-blocks (``importance.training.<arch>``).
+
+def check_bound_blocks(block: Mapping[str, Any], grid: GridParams) -> None:
+    """The blocks the grid binds its namespaces to are there, each for what it is bound to.
+
+    Every architecture of a grid has its recipe ``importance.training.<arch>`` (with that arch),
+    every real-world grid its ``importance.real_world.<dataset>`` (data of that dataset), and every
+    fine-tuned grid its ``finetune`` recipe. Raises ``ParameterError`` naming the parameter (Kedro
+    validates the blocks' own values when the run starts).
     """
-    if isinstance(block, ImportanceParams):
-        return block
-    try:
-        return ImportanceParams.model_validate(dict(block))
-    except ValidationError as err:
-        raise ParameterError(f"parameter 'importance': {err}") from None
+    unknown = sorted(set(block) - BLOCKS)
+    if unknown:
+        moved = [k for k in unknown if k in GridParams.model_fields]
+        raise ParameterError(
+            f"parameter 'importance' has unknown key(s) {unknown}; its keys are {sorted(BLOCKS)}"
+            + (f" ({', '.join(moved)}: now under 'importance.grid')" if moved else "")
+        )
+    training = block.get("training") or {}
+    for arch in grid.architectures():
+        if arch not in training:
+            raise ParameterError(
+                f"parameter 'importance.training': no recipe for architecture {arch!r} (used by "
+                f"importance.grid); add 'importance.training.{arch}' (recipes given: "
+                f"{sorted(training)})"
+            )
+        recipe = training[arch]
+        given = (
+            recipe.get("arch", TrainingParams.model_fields["arch"].default)
+            if isinstance(recipe, Mapping)
+            else getattr(recipe, "arch", None)
+        )
+        if given != arch:
+            raise ParameterError(
+                f"parameter 'importance.training.{arch}': its arch is {given!r}; use arch: {arch}"
+            )
+    if grid.finetune and block.get("finetune") is None:
+        raise ParameterError(
+            "parameter 'importance.finetune' is missing: importance.grid.finetune is true "
+            "(set the recipe, or finetune: false in importance.grid)"
+        )
+    given_rw = block.get("real_world") or {}
+    for name, sub in grid.real_world.items():
+        where = f"importance.real_world.{name}"
+        if name not in given_rw:
+            raise ParameterError(
+                f"parameter '{where}' is missing: importance.grid.real_world has {name!r}; give its "
+                f"data (and finetune recipe) there (given: {sorted(given_rw)})"
+            )
+        try:
+            values = RealWorldParams.model_validate(given_rw[name])
+        except ValidationError as err:
+            raise ParameterError(f"parameter '{where}': {err}") from None
+        if values.data.dataset != name:
+            raise ParameterError(
+                f"parameter '{where}.data.dataset' is {values.data.dataset!r}: the key must be its "
+                f"dataset ({name!r})"
+            )
+        if sub.finetune and values.finetune is None:
+            raise ParameterError(
+                f"parameter '{where}.finetune' is missing: importance.grid.real_world.{name}.finetune "
+                "is true (set the recipe, or finetune: false in the grid)"
+            )

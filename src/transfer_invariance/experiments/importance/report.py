@@ -1,4 +1,6 @@
-"""Nodes reporting importance: Figure 2, Figure 3, the fine-tuning figure (C.2), tables, findings.
+"""Nodes reporting importance (Section 4.1, Appendix C.1): Figure 2, Figure 3, the tables and the
+report with its findings (``findings``), per grid (Transforms-2D, each real-world dataset); the
+fine-tuning report (Appendix C.2) is ``report_finetune``.
 
 Everything is written to ``data/08_reporting/importance/`` and logged as MLflow artifacts of the run.
 Accuracies are in percent; mean ± sd over seeds; a "margin" is a difference divided by the spread
@@ -7,30 +9,21 @@ of the difference, sqrt(sd_a^2 + sd_b^2).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
 from transfer_invariance.core.plotting import curves_figure
-from transfer_invariance.core.reporting import (
-    VERDICT_RULE,
-    combine,
-    markdown_table,
-    mean_sd,
-    normalisation_note,
-    paired_verdict,
-)
+from transfer_invariance.core.reporting import markdown_table, mean_sd, normalisation_note
+from transfer_invariance.experiments.importance.findings import LABELS, findings
 from transfer_invariance.experiments.importance.params import (
     FACTOR_NAMES,
     INVARIANCES,
-    parse_importance,
+    FactorGridParams,
+    GridParams,
+    RealWorldDataParams,
 )
-from transfer_invariance.pipelines.common import seed_of
-
-LABELS = {"same": "same transformations", "different": "different transformations"}
+from transfer_invariance.pipelines.params import TrainingParams
 
 
 def _split_name(key: str) -> tuple[str, str]:
@@ -47,36 +40,31 @@ def probe_results(**tables: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)
 
 
-def pretraining_results(**checkpoints: dict) -> pd.DataFrame:
-    """Every pretraining's own test and best validation accuracy (one row per model and seed)."""
-    rows = []
-    for key, by_seed in checkpoints.items():
+def pretraining_results(**tables: pd.DataFrame) -> pd.DataFrame:
+    """Every pretraining's own test and best validation accuracy (one row per model and seed),
+    from the pretrain stage's ``pretrain_metrics`` of each namespace (``<inv>__<point>``)."""
+    parts = []
+    for key, table in tables.items():
         invariance, point = _split_name(key)
-        for seed, checkpoint in by_seed.items():
-            rows.append(
+        parts.append(
+            pd.DataFrame(
                 {
                     "invariance": invariance,
                     "point": point,
-                    "seed": seed_of(seed),
-                    "pretrain_test_acc": float(checkpoint["test_acc"]),
-                    "pretrain_val_acc": float(checkpoint["best_val_acc"]),
+                    "seed": table["seed"].astype(int),
+                    "pretrain_test_acc": table["test_acc"].astype(float),
+                    "pretrain_val_acc": table["best_val_acc"].astype(float),
                 }
             )
-    return pd.DataFrame(rows)
+        )
+    return pd.concat(parts, ignore_index=True)
 
 
-def factor_metrics(
-    importance: Mapping[str, Any],
-    probes: pd.DataFrame,
-    pretraining: pd.DataFrame,
-    prefix: str = "",
+def _factor_metrics(
+    grid: FactorGridParams, probes: pd.DataFrame, pretraining: pd.DataFrame, prefix: str
 ) -> pd.DataFrame:
-    """One row per factor value, invariance condition and seed: transfer (linear-probe test) and
-    pretraining (test) accuracy in percent, for the grid of ``prefix`` (``""``: Transforms-2D,
-    ``"<dataset>."``: a real-world dataset). The reference models appear under every factor."""
-    grid = parse_importance(importance).grids()[prefix]
     rows = []
-    for cell in grid.grid():
+    for cell in grid.cells():
         pretrained = "reference" if cell["factor"] == "probe_samples" else cell["point"]
         for inv in INVARIANCES:
             probe = probes[(probes["invariance"] == inv) & (probes["point"] == cell["point"])]
@@ -97,6 +85,25 @@ def factor_metrics(
                     }
                 )
     return pd.DataFrame(rows)
+
+
+def factor_metrics(
+    grid: GridParams, probes: pd.DataFrame, pretraining: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per factor value, invariance condition and seed of the Transforms-2D grid: transfer
+    (linear-probe test) and pretraining (test) accuracy in percent. The reference models appear
+    under every factor."""
+    return _factor_metrics(grid, probes, pretraining, "")
+
+
+def real_world_factor_metrics(
+    grid: GridParams,
+    data: RealWorldDataParams,
+    probes: pd.DataFrame,
+    pretraining: pd.DataFrame,
+) -> pd.DataFrame:
+    """``factor_metrics`` for the grid of the real-world dataset of ``data``."""
+    return _factor_metrics(grid.of(data.dataset), probes, pretraining, f"{data.dataset}.")
 
 
 def _values(metrics: pd.DataFrame, factor: str) -> list[str]:
@@ -175,79 +182,20 @@ def figure3(spread: pd.DataFrame) -> Figure:
     return fig
 
 
-def paired_differences(metrics: pd.DataFrame, value: str, by: list[str]) -> dict[tuple, pd.Series]:
-    """Same minus different, paired by seed (a seed's two models share objects, target and
-    samples), per group of ``by``: one value per seed of the table, NaN where a side lacks it."""
-    seeds = sorted(metrics["seed"].unique())
-    out = {}
-    for key, part in metrics.groupby(by, sort=False):
-        wide = part.pivot_table(index="seed", columns="invariance", values=value)
-        wide = wide.reindex(index=seeds, columns=list(INVARIANCES))
-        out[key if isinstance(key, tuple) else (key,)] = wide["same"] - wide["different"]
-    return out
-
-
-def _shown(diffs: pd.Series) -> str:
-    """``12.3 ± 4.5 points`` (mean ± sd over seeds, paired), or the value alone with one seed."""
-    values = diffs.dropna()
-    if values.empty:
-        return "missing"
-    sd = f" ± {values.std(ddof=1):.1f}" if len(values) > 1 else ""
-    return f"{values.mean():.1f}{sd} points"
-
-
-def findings(metrics: pd.DataFrame, spread: pd.DataFrame) -> str:
-    """Findings (a) and (b), each checked against the numbers in the one verdict vocabulary of
-    ``core.reporting`` (differences paired by seed).
-
-    (a) same minus different transfer accuracy > 0 at every factor value;
-    (b) per factor, the same-vs-different gap minus the larger of the spreads within same and
-        within different (Figure 3's quantities, per seed) > 0.
-    """
-    lines = ["### Findings (checked against the numbers above)\n", VERDICT_RULE + "\n"]
-    gaps = {
-        f"{FACTOR_NAMES[f]} = {v}": d
-        for (f, v), d in paired_differences(metrics, "transfer_acc", ["factor", "value"]).items()
-    }
-    parts = {name: paired_verdict(d, f"{name},") for name, d in gaps.items()}
-    holding = sum(v.holds for v in parts.values())
-    weakest = min(parts, key=lambda k: -np.inf if np.isnan(parts[k].effect) else parts[k].effect)
-    lines.append(
-        "(a) Same-invariance pretraining transfers better than different-invariance pretraining at "
-        f"every factor value: it holds at {holding} of {len(parts)} values. Smallest gap: "
-        f"{_shown(gaps[weakest])} at {weakest} ({parts[weakest].margin()}): {combine(parts)}."
-    )
-    wide = spread.pivot_table(index=["factor", "seed"], columns="quantity", values="value")
-    seeds = sorted(spread["seed"].unique())
-    b_parts, texts = {}, []
-    for factor in dict.fromkeys(spread["factor"]):
-        name = FACTOR_NAMES[factor]
-        table = wide.loc[factor].reindex(seeds)
-        other = table[["spread within same", "spread within different"]].max(axis=1, skipna=False)
-        b_parts[name] = paired_verdict(table["same - different gap"] - other, f"{name},")
-        texts.append(
-            f"{name} (gap {table['same - different gap'].mean():.1f} vs spread "
-            f"{other.mean():.1f}: {b_parts[name].state})"
-        )
-    lines.append(
-        "\n(b) The same-vs-different gap is larger than the spread caused by each other factor: "
-        f"{'; '.join(texts)}: {combine(b_parts)}."
-    )
-    return "\n".join(lines) + "\n"
-
-
-def importance_tables(
-    metrics: pd.DataFrame, design: pd.DataFrame, importance: Mapping[str, Any], prefix: str = ""
+def _tables(
+    metrics: pd.DataFrame,
+    design: pd.DataFrame,
+    grid: FactorGridParams,
+    recipes: tuple[TrainingParams, ...],
+    dataset: str | None,
+    real_world: list[str],
 ) -> tuple[Figure, Figure, pd.DataFrame, str]:
-    """Figures 2 and 3, the table of Figure 3's quantities, and the Markdown report with findings."""
-    importance = parse_importance(importance)
-    grid = importance.grids()[prefix]
     spread = spreads(metrics)
     n = metrics["seed"].nunique()
     ref = grid.reference
     title = (
-        f"## Appendix C.1 on {prefix[:-1]}: invariance vs other factors on real images\n\n"
-        if prefix
+        f"## Appendix C.1 on {dataset}: invariance vs other factors on real images\n\n"
+        if dataset
         else "## Importance of invariance vs other factors (Section 4.1)\n\n"
     )
     md = title + (
@@ -255,11 +203,7 @@ def importance_tables(
         f"on its own pretraining task, mean ± sd over {n} seed(s). Reference configuration: "
         f"{ref.pretrain_samples} pretraining samples, {ref.arch}, class relationship "
         f"{ref.classes}, {ref.probe_samples} target samples; each factor changes one of them. "
-        + " ".join(
-            f"{arch}: {normalisation_note(recipe.normalisation)}"
-            for arch, recipe in importance.training.items()
-            if arch in {ref.arch, *grid.factors.arch}
-        )
+        + " ".join(f"{r.arch}: {normalisation_note(r.normalisation)}" for r in recipes)
         + "\n\n"
     )
     for factor in dict.fromkeys(metrics["factor"]):
@@ -289,13 +233,12 @@ def importance_tables(
     md += "**Figure 3: spread within each condition and the gap between them (points)**\n\n"
     md += markdown_table(s_mean, s_sd, corner="factor") + "\n"
     md += findings(metrics, spread)
-    if not prefix:
-        datasets = list(importance.real_world)
+    if dataset is None:
         md += (
             "\nReal-world data (the transformations as augmentations of real images, Appendix C.1): "
             + (
-                f"see {', '.join(f'`{d}_tables.md`' for d in datasets)}."
-                if datasets
+                f"see {', '.join(f'`{d}_tables.md`' for d in real_world)}."
+                if real_world
                 else "not run in this environment (the default runs offline on Transforms-2D only; "
                 "`--env paper` adds CIFAR-10 and CIFAR-100, see docs/deviations.md)."
             )
@@ -315,73 +258,23 @@ def importance_tables(
     return figure2(metrics), figure3(spread), spread_csv, md
 
 
-def finetune_report(**by_invariance: pd.DataFrame) -> tuple[pd.DataFrame, Figure, str]:
-    """Appendix C.2: accuracy after the starting probe and after full fine-tuning on small target
-    sets, same vs different invariances, and finding (c)."""
-    import matplotlib.pyplot as plt
+def importance_tables(
+    metrics: pd.DataFrame,
+    design: pd.DataFrame,
+    grid: GridParams,
+    *recipes: TrainingParams,
+) -> tuple[Figure, Figure, pd.DataFrame, str]:
+    """Figures 2 and 3, the table of Figure 3's quantities, and the Markdown report with findings
+    of the Transforms-2D grid (``recipes``: the training recipe of each of its architectures)."""
+    return _tables(metrics, design, grid, recipes, None, list(grid.real_world))
 
-    rows = []
-    for inv, table in by_invariance.items():
-        for stage, column in (("linear probe", "probe_test_acc"), ("fine-tuned", "test_acc")):
-            rows.append(
-                table.assign(invariance=inv, stage=stage, acc=100 * table[column])[
-                    ["invariance", "stage", "n_samples", "seed", "acc"]
-                ]
-            )
-    metrics = pd.concat(rows, ignore_index=True)
-    metrics["row"] = metrics["stage"] + ", n=" + metrics["n_samples"].astype(str)
-    sizes = sorted(metrics["n_samples"].unique())
-    order = [f"{st}, n={n}" for n in sizes for st in ("linear probe", "fine-tuned")]
-    mean, sd = mean_sd(metrics, "row", "invariance", "acc", order, list(INVARIANCES))
-    n_seeds = metrics["seed"].nunique()
 
-    fig, axes = plt.subplots(1, len(sizes), figsize=(4.2 * len(sizes), 3.6), squeeze=False)
-    for j, n in enumerate(sizes):
-        ax = axes[0, j]
-        x = np.arange(2)
-        for k, inv in enumerate(INVARIANCES):
-            rows_n = [f"linear probe, n={n}", f"fine-tuned, n={n}"]
-            ax.bar(x + (k - 0.5) * 0.38, mean.loc[rows_n, inv], 0.38,
-                   yerr=sd.loc[rows_n, inv], capsize=3, label=LABELS[inv])  # fmt: skip
-        ax.set_xticks(x, ["linear probe", "fine-tuned"])
-        ax.set_ylim(0, 100)
-        ax.set_ylabel("target test accuracy (%)")
-        ax.set_title(f"{n} target samples", fontsize=10)
-        ax.legend(fontsize=8)
-    fig.suptitle(f"Appendix C.2: fine-tuning from the probe (mean ± sd, {n_seeds} seeds)")
-    fig.tight_layout()
-
-    probe_gaps = paired_differences(
-        metrics[metrics["stage"] == "linear probe"], "acc", ["n_samples"]
-    )
-    tuned_gaps = paired_differences(metrics[metrics["stage"] == "fine-tuned"], "acc", ["n_samples"])
-    lines, sizes_verdicts = [], {}
-    for n in sizes:
-        gap_p, gap_f = probe_gaps[(n,)], tuned_gaps[(n,)]
-        parts = {
-            "narrowed": paired_verdict(gap_p - gap_f, f"n = {n}, narrowing,"),
-            "not closed": paired_verdict(gap_f, f"n = {n}, remaining gap,"),
-        }
-        sizes_verdicts[f"n = {n}"] = v = combine(parts)
-        lines.append(
-            f"n = {n}: gap {_shown(gap_p)} after the probe, {_shown(gap_f)} after fine-tuning "
-            f"(paired by seed; narrowed: {parts['narrowed'].margin()}; remaining gap: "
-            f"{parts['not closed'].margin()}): {v}"
-        )
-    md = (
-        "## Appendix C.2: full fine-tuning from the linear probe\n\n"
-        f"Target test accuracy (%), mean ± sd over {n_seeds} seed(s); each size's probe and "
-        "fine-tuning see only that many target samples.\n\n"
-        + markdown_table(mean, sd, corner="stage \\ pretraining")
-        + "\n### Finding (c): fine-tuning narrows but does not close the gap on small target sets\n\n"
-        + VERDICT_RULE
-        + "\n\n"
-        + "\n".join(f"- {line}" for line in lines)
-        + f"\n\n(c) at every size: {combine(sizes_verdicts)}.\n"
-    )
-    csv = (
-        metrics.groupby(["stage", "n_samples", "invariance"])["acc"]
-        .agg(["mean", "std"])
-        .reset_index()
-    )
-    return csv, fig, md
+def real_world_tables(
+    metrics: pd.DataFrame,
+    design: pd.DataFrame,
+    grid: GridParams,
+    data: RealWorldDataParams,
+    *recipes: TrainingParams,
+) -> tuple[Figure, Figure, pd.DataFrame, str]:
+    """``importance_tables`` for the grid of the real-world dataset of ``data`` (Appendix C.1)."""
+    return _tables(metrics, design, grid.of(data.dataset), recipes, data.dataset, [])

@@ -12,15 +12,15 @@ from typing import Any
 
 import pandas as pd
 
-from transfer_invariance.core.rendering import Renderer, render_split
+from transfer_invariance.core.rendering import render_splits
 from transfer_invariance.core.transforms import TRANSFORMS
-from transfer_invariance.experiments.mismatch.params import DesignParams, MismatchDataParams
-from transfer_invariance.pipelines.common import SPLITS, seed_key
+from transfer_invariance.experiments.mismatch.params import GridParams, MismatchDataParams
+from transfer_invariance.pipelines.common import seed_key
 from transfer_invariance.pipelines.params import BaseImagesParams, RenderParams, Seeds
 
 
 def plan_sets(
-    design: DesignParams, data: MismatchDataParams, seeds: Seeds, base_images: BaseImagesParams
+    design: GridParams, data: MismatchDataParams, seeds: Seeds, base_images: BaseImagesParams
 ) -> dict[str, dict[str, dict[str, Any]]]:
     """``{t<k>: {seed_<s>: {"transforms", "pretraining", "target"}}}``: for every nested set and
     seed, its types (the first k of the seed's order) and the specs of its two datasets."""
@@ -38,7 +38,7 @@ def plan_sets(
     return out
 
 
-def types_table(design: DesignParams, seeds: Seeds) -> pd.DataFrame:
+def types_table(design: GridParams, seeds: Seeds) -> pd.DataFrame:
     """The drawn order of each seed: one row per seed and position k (T_k adds that type)."""
     return pd.DataFrame(
         [
@@ -50,16 +50,10 @@ def types_table(design: DesignParams, seeds: Seeds) -> pd.DataFrame:
 
 
 def _render(sets: dict[str, dict[str, Any]], role: str, render: RenderParams) -> dict[str, dict]:
-    out = {}
-    for key, entry in sets.items():
-        renderer = Renderer.from_spec(entry[role])
-        out[key] = {
-            split: render_split(
-                renderer, split, None, render.batch_size, render.progress, device=render.device
-            )
-            for split in SPLITS
-        }
-    return out
+    return {
+        key: render_splits(entry[role], render.batch_size, render.progress, render.device)
+        for key, entry in sets.items()
+    }
 
 
 def make_pretraining_data(sets: dict[str, dict[str, Any]], render: RenderParams) -> dict[str, dict]:

@@ -14,7 +14,7 @@ from transfer_invariance.core.transforms import TRANSFORM_NAMES, resolve_params
 from transfer_invariance.pipelines.params import BaseImagesParams, Block, base_images_of
 
 
-class DesignParams(Block):
+class GridParams(Block):
     """The nested sets: ``n_types`` distinct types drawn per seed, in a seeded random order, from
     the 18 Transforms-2D types minus ``exclude``; the set T_k is the first k of them.
 
@@ -26,7 +26,7 @@ class DesignParams(Block):
     exclude: list[str] = []
 
     @model_validator(mode="after")
-    def _enough_types(self) -> DesignParams:
+    def _enough_types(self) -> GridParams:
         unknown = [t for t in self.exclude if t not in TRANSFORM_NAMES]
         if unknown:
             raise ValueError(

@@ -11,7 +11,7 @@ Layout (each bullet a namespace in ``kedro viz``):
   An interrupted run resumes per set and seed.
 - ``mismatch.report``: the n x n accuracy table, Figure 4 and the findings checked in words.
 
-How many nested sets exist is ``mismatch.design.n_types``, read from the parameters of the run's
+How many nested sets exist is ``mismatch.grid.n_types``, read from the parameters of the run's
 environment when the pipelines are registered (see ``pipeline_registry``); every other parameter
 changes only values.
 """
@@ -22,11 +22,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from kedro.pipeline import Pipeline, node
-from pydantic import ValidationError
 
-from transfer_invariance.errors import ParameterError
+from transfer_invariance.experiments.grid import blocks, read_grid
 from transfer_invariance.experiments.mismatch import data, report
-from transfer_invariance.experiments.mismatch.params import DesignParams
+from transfer_invariance.experiments.mismatch.params import GridParams
 from transfer_invariance.pipelines import pretrain, probe
 from transfer_invariance.pipelines.report.pipeline import collect, under_namespace
 
@@ -48,30 +47,22 @@ def _nested_set(name: str, targets: list[str]) -> Pipeline:
         + probe.template(targets),
         namespace=f"mismatch.{name}",
         inputs={f"{t}_data": f"mismatch.target_{t}" for t in targets},
-        parameters={
-            "params:render": "params:render",
-            "params:training": "params:mismatch.training",
-            "params:probe": "params:mismatch.probe",
-        },
+        parameters=blocks("mismatch", "render", "training", "probe"),
     )
 
 
 def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
-    """The mismatch experiment for ``parameters['mismatch']['design']`` (one namespace per set)."""
-    try:
-        design = DesignParams.model_validate((parameters.get("mismatch") or {}).get("design", {}))
-    except ValidationError as err:
-        raise ParameterError(f"parameter 'mismatch.design': {err}") from None
-    names = design.set_names()
+    """The mismatch experiment for ``parameters['mismatch']['grid']`` (one namespace per set)."""
+    names = read_grid(parameters, "mismatch", GridParams).set_names()
     shared = Pipeline(
         [
             node(
                 data.plan_sets,
-                ["params:design", "params:data", "params:seeds", "params:base_images"],
+                ["params:grid", "params:data", "params:seeds", "params:base_images"],
                 {n: f"{n}.sets" for n in names},
                 name="plan_sets",
             ),
-            node(data.types_table, ["params:design", "params:seeds"], "types_csv", name="types"),
+            node(data.types_table, ["params:grid", "params:seeds"], "types_csv", name="types"),
         ]
         + [
             node(
@@ -84,34 +75,24 @@ def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
         ],
         namespace="mismatch",
         outputs={"types_csv": "mismatch.report.types_csv"},
-        parameters={
-            "params:design": "params:mismatch.design",
-            "params:data": "params:mismatch.data",
-            "params:seeds": "params:mismatch.seeds",
-            "params:base_images": "params:base_images",
-            "params:render": "params:render",
-        },
+        parameters=blocks("mismatch", "grid", "data", "seeds", "base_images", "render"),
     )
     nested = sum((_nested_set(n, names) for n in names), Pipeline([]))
-    reporting = collect(
-        {n: f"mismatch.{n}.probe_metrics" for n in names}, "probe_metrics"
-    ) + Pipeline(
-        [
-            node(
-                report.accuracy_table,
-                {
-                    "probe_metrics": "probe_metrics",
-                    "types": "types_csv",
-                    "training": "params:training",
-                    **{n: f"{n}_checkpoints" for n in names},
-                },
-                ["table_csv", "table_md", "table_figure", "figure4_figure"],
-                name="accuracy_table",
-            )
-        ],
-        inputs={f"{n}_checkpoints": f"mismatch.{n}.checkpoints" for n in names},
+    reporting = (
+        collect({n: f"mismatch.{n}.probe_metrics" for n in names}, "probe_metrics")
+        + collect({n: f"mismatch.{n}.pretrain_metrics" for n in names}, "pretrain_metrics")
+        + Pipeline(
+            [
+                node(
+                    report.accuracy_table,
+                    ["probe_metrics", "pretrain_metrics", "types_csv", "params:training"],
+                    ["table_csv", "table_md", "table_figure", "figure4_figure"],
+                    name="accuracy_table",
+                )
+            ]
+        )
     )
     tables = under_namespace(
-        reporting, "mismatch.report", parameters={"params:training": "params:mismatch.training"}
+        reporting, "mismatch.report", parameters=blocks("mismatch", "training")
     )
     return shared + nested + tables

@@ -18,7 +18,7 @@ from transfer_invariance.core.plotting import heatmap_figure
 from transfer_invariance.core.reporting import (
     DOES_NOT_HOLD,
     NOT_MEASURED,
-    VERDICT_RULE,
+    findings_section,
     long_table,
     markdown_table,
     mean_sd,
@@ -64,12 +64,18 @@ def _label(name: str) -> str:
 
 
 def accuracy_table(
-    probe_metrics: pd.DataFrame, types: pd.DataFrame, training: TrainingParams, **checkpoints: dict
+    probe_metrics: pd.DataFrame,
+    pretrain_metrics: pd.DataFrame,
+    types: pd.DataFrame,
+    training: TrainingParams,
 ) -> tuple[pd.DataFrame, str, Figure, Figure]:
     """The table (rows: pretraining set T_k, columns: target T_j; test accuracy of the linear
-    probe, mean ± sd over seeds) as CSV, Markdown with the findings (and the input normalisation
-    of ``training``), a heatmap and Figure 4."""
-    names = sorted(checkpoints, key=lambda name: int(name.removeprefix("t")))  # t1 .. t<n>
+    probe, mean ± sd over seeds) as CSV, Markdown with the findings, each model's own-task
+    accuracy (``pretrain_metrics``) and the input normalisation of ``training``, a heatmap and
+    Figure 4."""
+    names = sorted(
+        pretrain_metrics["model"].unique(), key=lambda name: int(name.removeprefix("t"))
+    )  # t1 .. t<n>
     labels = [_label(n) for n in names]
     acc = probe_metrics.assign(
         model=probe_metrics["model"].map(_label),
@@ -85,12 +91,8 @@ def accuracy_table(
         half.stack().rename("test_acc_ci95").reset_index(), on=["pretraining set", "target"]
     )
     csv.insert(2, "n_seeds", n_seeds)
-    own = pd.DataFrame(
-        [
-            {"model": _label(n), "seed": c["seed"], "acc": 100 * c["test_acc"]}
-            for n, per_seed in checkpoints.items()
-            for c in per_seed.values()
-        ]
+    own = pretrain_metrics.assign(
+        model=pretrain_metrics["model"].map(_label), acc=100 * pretrain_metrics["test_acc"]
     ).groupby("model")["acc"]
     per_seed = {
         s: group.pivot(index="model", columns="target", values="test_acc").loc[labels, labels]
@@ -228,7 +230,7 @@ def findings(per_seed: dict[int, pd.DataFrame], own_task: pd.Series | None = Non
     m = mean.to_numpy()
     rising = sum(m[k + 1, j] > m[k, j] for k, j in steps)
     exact = np.diag(m)
-    lines = ["### Findings (checked against the numbers above)\n", VERDICT_RULE + "\n"]
+    lines = []
     v_a = verdict(rise, rise_sd, n_seeds, absent(steps, lambda k, j: k + 1))
     lines.append(
         "(a) For a target T_j, accuracy rises as the pretraining set grows towards T_j: one more of "
@@ -255,11 +257,11 @@ def findings(per_seed: dict[int, pd.DataFrame], own_task: pd.Series | None = Non
             "(c) A pretraining set missing most of the target's types (k < j / 2) needs at least "
             f"3 nested sets; with {n} it is **{NOT_MEASURED}**."
         )
-        return "\n".join(lines) + "\n"
+        return findings_section(lines)
     v_c = verdict(gap - FAR_POINTS, gap_sd, n_seeds, absent(missing, lambda k, j: j))
     lines.append(
         "(c) A pretraining set missing most of the target's types (k < j / 2) transfers far worse: "
         f"{gap:.1f} points below the exact match on average ('far' = at least {FAR_POINTS:.0f} "
         f"points: {v_c.margin()}); exact matches reach {exact.mean():.1f}% on average: {v_c}."
     )
-    return "\n".join(lines) + "\n"
+    return findings_section(lines)

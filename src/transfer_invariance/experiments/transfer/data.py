@@ -24,37 +24,25 @@ from __future__ import annotations
 
 from typing import Any
 
-import torch
-
-from transfer_invariance.core.cifar import load_cifar, select
+from transfer_invariance.core.real_world import real_world_splits
 from transfer_invariance.core.rendering import (
     DatasetSpec,
     Renderer,
     augment_pairs,
     parse_spec,
     render_pairs,
-    render_split,
+    render_splits,
 )
-from transfer_invariance.core.scenes import make_scenes
 from transfer_invariance.experiments.transfer.params import (
     FAMILIES,
+    PER_SEED,
+    SOURCE_OF_KIND,
+    SYNTHETIC,
+    GridParams,
     TransferDataParams,
-    TransferGridParams,
 )
-from transfer_invariance.pipelines.common import SPLITS, seed_key
+from transfer_invariance.pipelines.common import seed_key
 from transfer_invariance.pipelines.params import BaseImagesParams, RenderParams, Seeds
-
-KINDS = ("in_distribution", "mild_ood", "strong_ood")
-SYNTHETIC = ("objects", "other_objects", "patterns", "other_patterns")
-PER_SEED = ("objects", "other_objects", "patterns")
-SOURCE_OF_KIND = {
-    "images": {"in_distribution": "objects", "mild_ood": "other_objects", "strong_ood": "patterns"},
-    "random": {
-        "in_distribution": "patterns",
-        "mild_ood": "other_patterns",
-        "strong_ood": "objects",
-    },
-}
 
 
 def source_spec(
@@ -102,21 +90,18 @@ def make_model_data(
 ) -> dict[str, dict]:
     """A model's pretraining splits for every seed: its family's own source, its one type."""
     source = SOURCE_OF_KIND[model["family"]]["in_distribution"]
-    out = {}
-    for s in seeds:
-        renderer = Renderer.from_spec(
-            source_spec(source, [model["transformation"]], data, s, base_images)
+    return {
+        seed_key(s): render_splits(
+            source_spec(source, [model["transformation"]], data, s, base_images),
+            render.batch_size,
+            render.progress,
+            render.device,
         )
-        out[seed_key(s)] = {
-            split: render_split(
-                renderer, split, None, render.batch_size, render.progress, device=render.device
-            )
-            for split in SPLITS
-        }
-    return out
+        for s in seeds
+    }
 
 
-def plan_models(grid: TransferGridParams) -> dict[str, dict[str, str]]:
+def plan_models(grid: GridParams) -> dict[str, dict[str, str]]:
     """One model per family and transformation (``none`` included): what each namespace trains."""
     return {
         f"{family}.{t}": {"family": family, "transformation": t}
@@ -147,7 +132,7 @@ def pair_key(source: str, transformation: str) -> str:
 
 
 def make_synthetic_pairs(
-    grid: TransferGridParams,
+    grid: GridParams,
     data: TransferDataParams,
     seeds: Seeds,
     base_images: BaseImagesParams,
@@ -171,22 +156,24 @@ def make_synthetic_pairs(
 
 def real_world_images(source: str, data: TransferDataParams) -> dict[str, Any]:
     """``n_pairs`` real-world test images: the scene stand-in, or the first CIFAR test images."""
-    if source == "scenes":
-        return make_scenes(
-            data.n_pairs, data.scene_classes, data.image_size, data.scene_seed, "test"
-        )
-    test = load_cifar(data.cifar_root, source, "test", data.download)
-    n = min(data.n_pairs, int(test["labels"].numel()))
-    return select(test, torch.arange(n))
+    return real_world_splits(
+        source,
+        {"test": data.n_pairs},
+        n_classes=data.scene_classes,
+        seed=data.scene_seed,
+        image_size=data.image_size,
+        cifar_root=data.cifar_root,
+        download=data.download,
+    )["test"]
 
 
-def load_real_world(grid: TransferGridParams, data: TransferDataParams) -> dict[str, dict]:
+def load_real_world(grid: GridParams, data: TransferDataParams) -> dict[str, dict]:
     """The images of every real-world data set of the grid."""
     return {source: real_world_images(source, data) for source in grid.real_world}
 
 
 def make_real_world_pairs(
-    images: dict[str, Any], grid: TransferGridParams, render: RenderParams
+    images: dict[str, Any], grid: GridParams, render: RenderParams
 ) -> dict[str, dict]:
     """Pairs of every type on real-world images: two whole-image augmentation draws of an image."""
     return {

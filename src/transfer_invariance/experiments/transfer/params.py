@@ -14,10 +14,23 @@ from transfer_invariance.pipelines.params import Block, base_images_of
 
 FAMILIES = ("images", "random")
 REFERENCE = "none"
+# the kinds of data every model is measured on (one column of Table 2 each, with the real-world sets);
+# see data.py for the table of sources
+KINDS = ("in_distribution", "mild_ood", "strong_ood")
+SYNTHETIC = ("objects", "other_objects", "patterns", "other_patterns")
+PER_SEED = ("objects", "other_objects", "patterns")
+SOURCE_OF_KIND = {
+    "images": {"in_distribution": "objects", "mild_ood": "other_objects", "strong_ood": "patterns"},
+    "random": {
+        "in_distribution": "patterns",
+        "mild_ood": "other_patterns",
+        "strong_ood": "objects",
+    },
+}
 RealWorld = Literal["scenes", "cifar10", "cifar100"]
 
 
-class TransferGridParams(Block):
+class GridParams(Block):
     """What is trained and measured (read when the pipelines are registered: it shapes the DAG).
 
     ``types``: the transformations, one model per type and data family, each measured on every
@@ -101,7 +114,7 @@ class TransferDataParams(Block):
                 f"objects and as many others for the mild-OOD data) but the base images "
                 f"(base_images.source = {base.source!r}) have {available}; lower n_objects"
             )
-        grid = TransferGridParams.model_validate(parameters["transfer"]["grid"])
+        grid = GridParams.model_validate(parameters["transfer"]["grid"])
         for source in grid.real_world:
             if source != "scenes":
                 check_cifar_available(self.cifar_root, source, self.download)

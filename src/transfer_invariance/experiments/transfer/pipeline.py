@@ -11,7 +11,7 @@ Layout (each bullet a namespace in ``kedro viz``):
 - ``transfer.images.<type>``, ``transfer.random.<type>`` (``<type>`` = each of
   ``transfer.grid.types`` and ``none``): one namespace per model. Each renders its pretraining
   data, then runs the stage templates pretrain -> measure_invariance on every type's pairs of
-  every kind of data (in-distribution, mild OOD, strong OOD, real-world; ``data.SOURCE_OF_KIND``
+  every kind of data (in-distribution, mild OOD, strong OOD, real-world; ``SOURCE_OF_KIND``
   says which source is which kind for the family). An interrupted run resumes per model and seed.
 - ``transfer.report``: Table 2, the heatmaps of Figures 16-17 per kind of data and family, and
   the findings checked against the numbers.
@@ -27,21 +27,19 @@ from collections.abc import Mapping
 from typing import Any
 
 from kedro.pipeline import Pipeline, node
-from pydantic import ValidationError
 
-from transfer_invariance.errors import ParameterError
+from transfer_invariance.experiments.grid import blocks, read_grid
 from transfer_invariance.experiments.transfer import data, report
-from transfer_invariance.experiments.transfer.params import FAMILIES, TransferGridParams
+from transfer_invariance.experiments.transfer.params import (
+    FAMILIES,
+    KINDS,
+    SOURCE_OF_KIND,
+    GridParams,
+)
 from transfer_invariance.pipelines import measure_invariance, pretrain
 from transfer_invariance.pipelines.report.pipeline import collect, under_namespace
 
-SHARED_PARAMS = {
-    "params:data": "params:transfer.data",
-    "params:seeds": "params:transfer.seeds",
-    "params:grid": "params:transfer.grid",
-    "params:base_images": "params:base_images",
-    "params:render": "params:render",
-}
+SHARED_PARAMS = blocks("transfer", "data", "seeds", "grid", "base_images", "render")
 
 
 def pair_set_name(kind: str, transformation: str) -> str:
@@ -49,14 +47,14 @@ def pair_set_name(kind: str, transformation: str) -> str:
     return f"{kind}__{transformation}"
 
 
-def kinds(grid: TransferGridParams) -> tuple[str, ...]:
+def kinds(grid: GridParams) -> tuple[str, ...]:
     """The kinds of data every model is measured on: the synthetic ones, then the real-world sets."""
-    return (*data.KINDS, *grid.real_world)
+    return (*KINDS, *grid.real_world)
 
 
-def _model(family: str, transformation: str, grid: TransferGridParams) -> Pipeline:
+def _model(family: str, transformation: str, grid: GridParams) -> Pipeline:
     """``transfer.<family>.<transformation>``: data -> pretrain -> sensitivity on every pair set."""
-    sources = {**data.SOURCE_OF_KIND[family], **{r: r for r in grid.real_world}}
+    sources = {**SOURCE_OF_KIND[family], **{r: r for r in grid.real_world}}
     pair_sets = {
         pair_set_name(k, t): f"transfer.pairs.{sources[k]}.{t}"
         for k in kinds(grid)
@@ -86,13 +84,12 @@ def _model(family: str, transformation: str, grid: TransferGridParams) -> Pipeli
         inputs={"model": f"{namespace}.model", **{f"{p}_pairs": d for p, d in pair_sets.items()}},
         parameters={
             **{k: v for k, v in SHARED_PARAMS.items() if k != "params:grid"},
-            "params:training": "params:transfer.training",
-            "params:invariance": "params:transfer.invariance",
+            **blocks("transfer", "training", "invariance"),
         },
     )
 
 
-def _shared(grid: TransferGridParams) -> Pipeline:
+def _shared(grid: GridParams) -> Pipeline:
     """The plan and every pair set, made once in namespace ``transfer``."""
     models = (f"{f}.{t}" for f in FAMILIES for t in grid.models())
     synthetic = {
@@ -131,51 +128,42 @@ def _shared(grid: TransferGridParams) -> Pipeline:
 
 def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
     """The transfer experiment for the types and real-world sets of ``parameters['transfer']['grid']``."""
-    try:
-        grid = TransferGridParams.model_validate(parameters["transfer"]["grid"])
-    except ValidationError as err:
-        raise ParameterError(f"parameter 'transfer.grid': {err}") from None
+    grid = read_grid(parameters, "transfer", GridParams)
     models = sum((_model(f, t, grid) for f in FAMILIES for t in grid.models()), Pipeline([]))
-    reporting = collect(
-        {f"{f}_{t}": f"transfer.{f}.{t}.sensitivity" for f in FAMILIES for t in grid.models()},
-        "sensitivity",
-    ) + Pipeline(
-        [
-            node(
-                report.pretraining_accuracy,
-                {f"{f}_{t}": f"{f}_{t}_checkpoints" for f in FAMILIES for t in grid.models()},
-                "pretraining_csv",
-                name="pretraining_accuracy",
-            ),
-            node(
-                report.table2,
-                ["sensitivity", "pretraining_csv", "params:grid", "params:training"],
-                ["table2_csv", "table2_md", "table2_figure", "sensitivity_csv"],
-                name="table2",
-            ),
-            node(
-                report.heatmaps,
-                ["sensitivity", "params:grid"],
-                {
-                    report.heatmap_name(f, k): f"{report.heatmap_name(f, k)}_figure"
-                    for f in FAMILIES
-                    for k in kinds(grid)
-                },
-                name="heatmaps",
-            ),
-        ]
+    each = {f"{f}_{t}": f"transfer.{f}.{t}" for f in FAMILIES for t in grid.models()}
+    reporting = (
+        collect({m: f"{ns}.sensitivity" for m, ns in each.items()}, "sensitivity")
+        + collect({m: f"{ns}.pretrain_metrics" for m, ns in each.items()}, "pretrain_metrics")
+        + Pipeline(
+            [
+                node(
+                    report.pretraining_accuracy,
+                    "pretrain_metrics",
+                    "pretraining_csv",
+                    name="pretraining_accuracy",
+                ),
+                node(
+                    report.table2,
+                    ["sensitivity", "pretraining_csv", "params:grid", "params:training"],
+                    ["table2_csv", "table2_md", "table2_figure", "sensitivity_csv"],
+                    name="table2",
+                ),
+                node(
+                    report.heatmaps,
+                    ["sensitivity", "params:grid"],
+                    {
+                        report.heatmap_name(f, k): f"{report.heatmap_name(f, k)}_figure"
+                        for f in FAMILIES
+                        for k in kinds(grid)
+                    },
+                    name="heatmaps",
+                ),
+            ]
+        )
     )
     tables = under_namespace(
         reporting,
         "transfer.report",
-        inputs={
-            f"{f}_{t}_checkpoints": f"transfer.{f}.{t}.checkpoints"
-            for f in FAMILIES
-            for t in grid.models()
-        },
-        parameters={
-            "params:grid": "params:transfer.grid",
-            "params:training": "params:transfer.training",
-        },
+        parameters=blocks("transfer", "grid", "training"),
     )
     return _shared(grid) + models + tables

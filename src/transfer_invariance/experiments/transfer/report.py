@@ -13,17 +13,16 @@ from matplotlib.figure import Figure
 
 from transfer_invariance.core.plotting import heatmap_figure
 from transfer_invariance.core.reporting import (
-    VERDICT_RULE,
     Verdict,
     combine,
     compare,
+    findings_section,
     long_table,
     markdown_table,
     mean_sd,
     normalisation_note,
 )
-from transfer_invariance.experiments.transfer.data import KINDS
-from transfer_invariance.experiments.transfer.params import FAMILIES, REFERENCE, TransferGridParams
+from transfer_invariance.experiments.transfer.params import FAMILIES, KINDS, REFERENCE, GridParams
 from transfer_invariance.pipelines.params import TrainingParams
 
 RELATIONS = ("Same", "Other", "None")
@@ -81,27 +80,25 @@ def relations(tidy_table: pd.DataFrame, types: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def pretraining_accuracy(**checkpoints: dict[str, dict]) -> pd.DataFrame:
-    """Each model's pretraining test accuracy per seed (``<family>_<type>`` = its checkpoints):
-    whether a model learned its task says how much invariance it could learn."""
+def pretraining_accuracy(pretrain_metrics: pd.DataFrame) -> pd.DataFrame:
+    """Each model's pretraining test accuracy per seed, from the pretrain stage's metrics of every
+    model (``model`` = ``<family>_<type>``): whether a model learned its task says how much
+    invariance it could learn."""
+    family, _, trained_on = pretrain_metrics["model"].str.partition("_").T.to_numpy()
     return pd.DataFrame(
-        [
-            {
-                "family": name.partition("_")[0],
-                "trained_on": name.partition("_")[2],
-                "seed": int(checkpoint["seed"]),
-                "test_acc": float(checkpoint["test_acc"]),
-            }
-            for name, by_seed in checkpoints.items()
-            for checkpoint in by_seed.values()
-        ]
+        {
+            "family": family,
+            "trained_on": trained_on,
+            "seed": pretrain_metrics["seed"].astype(int),
+            "test_acc": pretrain_metrics["test_acc"].astype(float),
+        }
     )
 
 
 def table2(
     sensitivity: pd.DataFrame,
     pretraining: pd.DataFrame,
-    grid: TransferGridParams,
+    grid: GridParams,
     training: TrainingParams,
 ) -> tuple[pd.DataFrame, str, Figure, pd.DataFrame]:
     """Table 2 (mean ± sd over seeds), its bar chart, the findings in words (and the input
@@ -144,7 +141,7 @@ def table2(
     return csv, md, _bars(means, sds, n_seeds), data
 
 
-def _accuracy_table(pretraining: pd.DataFrame, grid: TransferGridParams) -> str:
+def _accuracy_table(pretraining: pd.DataFrame, grid: GridParams) -> str:
     acc = pretraining.assign(
         family=pretraining["family"].map(FAMILY_NAMES), test_acc=pretraining["test_acc"] * 100
     )
@@ -184,7 +181,7 @@ def _bars(means: dict[str, pd.DataFrame], sds: dict[str, pd.DataFrame], n_seeds:
     return fig
 
 
-def heatmaps(sensitivity: pd.DataFrame, grid: TransferGridParams) -> dict[str, Figure]:
+def heatmaps(sensitivity: pd.DataFrame, grid: GridParams) -> dict[str, Figure]:
     """Figures 16-17: sensitivity of every model (row) to every transformation (column), one
     heatmap per family and kind of data (mean ± sd over seeds)."""
     data = tidy(sensitivity)
@@ -223,11 +220,11 @@ def findings(
     sensitive to its own transformation). Margins are in standard deviations over seeds of the
     difference (sqrt(sd_a^2 + sd_b^2)).
     """
-    lines = ["### Findings (checked against the numbers above)\n", VERDICT_RULE + "\n"]
+    lines = []
     n_seeds = int(data["seed"].nunique())
     for family in FAMILIES:
         lines += _family_findings(family, means[family], sds[family], data, types, n_seeds)
-    return "\n".join(lines) + "\n"
+    return findings_section(lines)
 
 
 def _family_findings(

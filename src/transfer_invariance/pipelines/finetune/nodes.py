@@ -6,9 +6,10 @@ import pandas as pd
 
 from transfer_invariance.core.finetune import finetune
 from transfer_invariance.core.probe import probe
+from transfer_invariance.core.tensor_sets import subset
 from transfer_invariance.core.tracking import nested_run, run_name, scope
 from transfer_invariance.core.training import resolve_device
-from transfer_invariance.pipelines.common import seed_of, subset
+from transfer_invariance.pipelines.common import seed_of
 from transfer_invariance.pipelines.params import FinetuneParams
 
 

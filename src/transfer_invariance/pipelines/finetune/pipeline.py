@@ -9,23 +9,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kedro.pipeline import Pipeline, node
+from kedro.pipeline import Pipeline
 
-from transfer_invariance.pipelines.common import on_targets
+from transfer_invariance.pipelines.common import model_template, on_targets, target_data
 from transfer_invariance.pipelines.finetune import nodes
 from transfer_invariance.pipelines.study import StudyPlan
 
 
 def template(targets: Sequence[str]) -> Pipeline:
     """Fine-tune the models of ``checkpoints`` on small subsets of every target."""
-    inputs = {
-        "checkpoints": "checkpoints",
-        "finetune_params": "params:finetune",
-        **{t: f"{t}_data" for t in targets},
-    }
-    return Pipeline(
-        [node(nodes.finetune_models, inputs, "finetune_metrics", name="finetune_models")]
-    )
+    settings = ("finetune_params", "params:finetune")
+    return model_template(nodes.finetune_models, settings, "finetune_metrics", target_data(targets))
 
 
 def create_pipeline(plan: StudyPlan) -> Pipeline:

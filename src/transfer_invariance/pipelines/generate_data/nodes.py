@@ -7,7 +7,7 @@ from typing import Any
 from matplotlib.figure import Figure
 
 from transfer_invariance.core.plotting import gallery_figure
-from transfer_invariance.core.rendering import DatasetSpec, Renderer, render_pairs, render_split
+from transfer_invariance.core.rendering import DatasetSpec, Renderer, render_pairs, render_splits
 from transfer_invariance.core.tracking import scope
 from transfer_invariance.pipelines.params import (
     BaseImagesParams,
@@ -25,11 +25,8 @@ def dataset_spec(dataset: DatasetParams, base_images: BaseImagesParams) -> Datas
 
 def render_dataset(spec: DatasetSpec, render: RenderParams) -> tuple[dict, dict, dict]:
     """Render train, val and test splits."""
-    renderer = Renderer.from_spec(spec)
-    return tuple(
-        render_split(renderer, s, None, render.batch_size, render.progress, device=render.device)
-        for s in ("train", "val", "test")
-    )
+    splits = render_splits(spec, render.batch_size, render.progress, render.device)
+    return splits["train"], splits["val"], splits["test"]
 
 
 def render_pair_set(spec: DatasetSpec, pairs: PairsParams, render: RenderParams) -> dict:

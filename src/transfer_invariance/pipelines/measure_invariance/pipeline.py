@@ -8,21 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kedro.pipeline import Pipeline, node
+from kedro.pipeline import Pipeline
 
+from transfer_invariance.pipelines.common import model_template
 from transfer_invariance.pipelines.measure_invariance import nodes
 from transfer_invariance.pipelines.study import StudyPlan
 
 
 def template(pair_sets: Sequence[str]) -> Pipeline:
     """Measure the models of ``checkpoints`` on every pair set (inputs ``<name>_pairs``)."""
-    inputs = {
-        "checkpoints": "checkpoints",
-        "invariance": "params:invariance",
-        **{p: f"{p}_pairs" for p in pair_sets},
-    }
-    return Pipeline(
-        [node(nodes.measure_sensitivity, inputs, "sensitivity", name="measure_sensitivity")]
+    pairs = {p: f"{p}_pairs" for p in pair_sets}
+    return model_template(
+        nodes.measure_sensitivity, ("invariance", "params:invariance"), "sensitivity", pairs
     )
 
 

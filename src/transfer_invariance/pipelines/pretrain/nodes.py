@@ -7,6 +7,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import pandas as pd
 import torch
 
 from transfer_invariance.core.fingerprint import fingerprint
@@ -92,3 +93,22 @@ def pretrain_models(data: dict[str, dict], training: TrainingParams) -> dict[str
             ),
         )
     return out
+
+
+def pretrain_metrics(checkpoints: dict[str, dict]) -> pd.DataFrame:
+    """Each seed's pretraining as one row: architecture, width, classes, best epoch, best
+    validation accuracy and test accuracy on its own task (the table reports read, as they read
+    the probe stage's ``probe_metrics``)."""
+    rows = [
+        {
+            "seed": seed_of(key),
+            "arch": checkpoint["arch"],
+            "width": float(checkpoint["width"]),
+            "num_classes": int(checkpoint["num_classes"]),
+            "best_epoch": int(checkpoint["best_epoch"]),
+            "best_val_acc": float(checkpoint["best_val_acc"]),
+            "test_acc": float(checkpoint["test_acc"]),
+        }
+        for key, checkpoint in checkpoints.items()
+    ]
+    return pd.DataFrame(rows).sort_values("seed", ignore_index=True)

@@ -1,4 +1,5 @@
-"""pretrain: ``data`` ({seed: {train, val, test}}) + ``params:training`` -> ``checkpoints``.
+"""pretrain: ``data`` ({seed: {train, val, test}}) + ``params:training`` -> ``checkpoints`` and
+``pretrain_metrics`` (one row per seed: own-task accuracy, best epoch).
 
 The study instance is ``pretrain.<model>`` for every entry of ``pretrain.models``, reading the stored
 splits of ``generate_data.<dataset>`` and writing ``pretrain.<model>.checkpoints``; experiments
@@ -15,7 +16,7 @@ from transfer_invariance.pipelines.study import StudyPlan
 
 
 def template() -> Pipeline:
-    """One pretraining per seed of ``data``."""
+    """One pretraining per seed of ``data``, and the table of their own-task accuracies."""
     return Pipeline(
         [
             node(
@@ -23,7 +24,10 @@ def template() -> Pipeline:
                 ["data", "params:training"],
                 "checkpoints",
                 name="pretrain_models",
-            )
+            ),
+            node(
+                nodes.pretrain_metrics, "checkpoints", "pretrain_metrics", name="pretrain_metrics"
+            ),
         ]
     )
 

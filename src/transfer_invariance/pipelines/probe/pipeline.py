@@ -8,22 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from kedro.pipeline import Pipeline, node
+from kedro.pipeline import Pipeline
 
-from transfer_invariance.pipelines.common import on_targets
+from transfer_invariance.pipelines.common import model_template, on_targets, target_data
 from transfer_invariance.pipelines.probe import nodes
 from transfer_invariance.pipelines.study import StudyPlan
 
 
 def template(targets: Sequence[str]) -> Pipeline:
     """Probe the models of ``checkpoints`` on every target dataset (inputs ``<target>_data``)."""
-    inputs = {
-        "checkpoints": "checkpoints",
-        "probe_params": "params:probe",
-        **{t: f"{t}_data" for t in targets},
-    }
-    return Pipeline(
-        [node(nodes.probe_models, inputs, ["probe_metrics", "probes"], name="probe_models")]
+    outputs = ["probe_metrics", "probes"]
+    return model_template(
+        nodes.probe_models, ("probe_params", "params:probe"), outputs, target_data(targets)
     )
 
 

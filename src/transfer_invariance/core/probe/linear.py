@@ -1,17 +1,10 @@
-"""Linear probes on cached representations of a frozen backbone.
+"""Training linear probes on cached features, alone or many as one batched problem.
 
-The backbone is run once per dataset (``representations``, eval mode so BatchNorm uses its running
-statistics, no grad); the probe is a fresh ``nn.Linear`` trained with Adam on the cached features,
-with mini-batches as index slices of a seeded per-epoch permutation, all on the device.
-
-Probes that share their shape (feature width, sample counts, recipe up to the seed) train as one
-batched problem (``train_linear_probes``, ``probe_many``): one weight tensor [P, D, C], one step for
-all P, no host synchronisation per step.
-
-Determinism contract (used by the tests): the probe's initial weights are
-``init_linear(feature_dim, num_classes, config.seed)`` and epoch ``e`` visits the samples in the order
-``training.epoch_permutation(n, config.seed, e)`` cut by ``training.batch_slices(n, batch_size)``,
-whether it trains alone or batched with others.
+The probe is a fresh ``nn.Linear`` trained with Adam on the cached features, with mini-batches as
+index slices of a seeded per-epoch permutation, all on the device. Probes that share their shape
+(feature width, sample counts, recipe up to the seed) train as one batched problem
+(``train_linear_probes``): one weight tensor [P, D, C], one step for all P, no host synchronisation
+per step.
 """
 
 from __future__ import annotations
@@ -24,26 +17,20 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .fingerprint import fingerprint
-from .rng import seeded_global_rng
-from .tracking import log_history, log_metrics
-from .training import (
+from ..rng import seeded_global_rng
+from ..tracking import log_history
+from ..training import (
     EpochProgress,
     TrainConfig,
-    autocast,
     batch_slices,
-    check_image_size,
-    check_labels,
-    cpu_state_dict,
     epoch_permutation,
-    load_model,
     lr_factor,
-    num_classes_of,
     resolve_device,
     torch_threads,
 )
 
-CUDA_BATCH = 4096  # images per forward pass of a frozen backbone on a GPU (no gradients kept)
+# the per-epoch curves of a probe's history, in the order of the rows of its epoch table
+_CURVES = ("train_loss", "train_acc", "val_loss", "val_acc")
 
 
 def probe_config(**overrides: Any) -> TrainConfig:
@@ -51,41 +38,6 @@ def probe_config(**overrides: Any) -> TrainConfig:
     return TrainConfig(epochs=200, lr=1e-3, optimizer="adam", lr_schedule="constant").replace(
         **overrides
     )
-
-
-@torch.no_grad()
-def representations(
-    model: nn.Module,
-    images_uint8: torch.Tensor,
-    batch_size: int = 512,
-    device: str | torch.device = "auto",
-    bf16: bool | None = None,
-) -> torch.Tensor:
-    """Penultimate representations ``model.features(x)`` of uint8 images [N, 3, H, W] -> float32
-    [N, D] on ``device``. ``model`` takes uint8 input (e.g. ``training.NormalizedModel``). Runs in
-    eval mode; the model's train/eval mode is restored afterwards (it stays on ``device``).
-
-    The forward pass runs in bf16 autocast on CUDA and in float32 elsewhere (``bf16`` forces
-    either): on CUDA in batches of at least ``CUDA_BATCH``. bf16 representations are within 2% of
-    the float32 ones (relative L2 norm of the difference, tested)."""
-    if not isinstance(images_uint8, torch.Tensor) or images_uint8.ndim != 4:
-        raise ValueError("images_uint8 must be a tensor [N, 3, H, W]")
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    dev = resolve_device(device)
-    if dev.type == "cuda":
-        batch_size = max(batch_size, CUDA_BATCH)
-    was_training = model.training
-    model.to(dev).eval()
-    try:
-        with autocast(dev, bf16):
-            out = [
-                model.features(images_uint8[s].to(dev, non_blocking=True)).float()
-                for s in batch_slices(images_uint8.shape[0], batch_size, drop_singleton=False)
-            ]
-    finally:
-        model.train(was_training)
-    return torch.cat(out, 0)
 
 
 def init_linear(in_features: int, num_classes: int, seed: int) -> nn.Linear:
@@ -201,9 +153,6 @@ def train_linear_probes(
     return results
 
 
-_CURVES = ("train_loss", "train_acc", "val_loss", "val_acc")
-
-
 def _optimizer(params: list[torch.Tensor], config: TrainConfig, dev: torch.device):
     if config.optimizer == "sgd":
         return torch.optim.SGD(params, lr=config.lr, momentum=0.9, weight_decay=config.weight_decay)
@@ -286,141 +235,3 @@ def _fit_linear(probes, num_classes, config, bar) -> list[tuple[nn.Linear, dict]
         history.update(best_epoch=best_epoch_cpu[i], best_val_acc=best_acc_cpu[i])
         results.append((linear, history))
     return results
-
-
-@dataclass(frozen=True)
-class ProbeJob:
-    """One linear probe to run: a checkpoint, its target's splits (tensor sets), the recipe, the
-    MLflow run to log to, and optionally ``cache``, a dict shared by the jobs of one checkpoint
-    that keeps its representations by image content (targets with the same images, e.g. C+O
-    with C or O labels, then run the backbone once)."""
-
-    checkpoint: dict
-    train: dict
-    val: dict
-    test: dict
-    config: TrainConfig
-    run_id: str | None = None
-    cache: dict | None = None
-
-
-def probe(
-    checkpoint: dict,
-    train: dict,
-    val: dict,
-    test: dict,
-    config: TrainConfig,
-    run_id: str | None = None,
-    cache: dict[str, torch.Tensor] | None = None,
-    desc: str | None = None,
-) -> dict:
-    """Linear probe of a pretrained checkpoint on a target task (tensor sets train/val/test).
-
-    ``cache`` (one dict per checkpoint) keeps representations by image content, so targets that
-    share images (e.g. the same inputs with other labels) run the backbone once.
-
-    Returns {"linear": CPU state_dict, "history": ..., "train_acc", "val_acc", "test_acc",
-    "best_epoch", "num_classes"}; accuracies are those of the best-val probe, fresh per split.
-    Final accuracies are logged to ``run_id`` (prefixed "probe/") when given. ``desc`` labels the
-    progress line of the probe's training (default "probe").
-    """
-    job = ProbeJob(checkpoint, train, val, test, config, run_id, cache)
-    return probe_many([job], desc=desc)[0]
-
-
-def probe_many(
-    jobs: Sequence[ProbeJob], max_batched: int = 64, desc: str | None = None
-) -> list[dict]:
-    """Run every job's linear probe; return one ``probe``-style result per job, in order.
-
-    Every split of every job is checked before any work. Each checkpoint's backbone runs once per
-    image set (``representations``), then jobs that share their shape (``batch_key`` and the
-    number of classes) train together, at most ``max_batched`` at a time, as one batched problem
-    (``train_linear_probes``): the result of each equals its separate probe's up to float rounding.
-    ``desc`` labels the progress lines (default "probe").
-    """
-    if max_batched < 1:
-        raise ValueError(f"max_batched must be >= 1, got {max_batched}")
-    classes = [_check_job(job) for job in jobs]
-    features = _job_features(jobs)
-    groups: dict[tuple, list[int]] = {}
-    for i, job in enumerate(jobs):
-        probe_set = ProbeFeatures(
-            features[i]["train"],
-            features[i]["train_labels"],
-            features[i]["val"],
-            features[i]["val_labels"],
-            job.config,
-            job.run_id,
-        )
-        groups.setdefault((batch_key(probe_set), classes[i]), []).append(i)
-        features[i]["probe"] = probe_set
-    results: list[dict | None] = [None] * len(jobs)
-    for (_, num_classes), members in groups.items():
-        for start in range(0, len(members), max_batched):
-            chunk = members[start : start + max_batched]
-            trained = train_linear_probes(
-                [features[i]["probe"] for i in chunk], num_classes, desc=desc
-            )
-            for i, (linear, history) in zip(chunk, trained, strict=True):
-                results[i] = _probe_result(linear, history, features[i], num_classes)
-                log_metrics(
-                    jobs[i].run_id,
-                    {
-                        f"probe/final_{k}": results[i][k]
-                        for k in ("train_acc", "val_acc", "test_acc")
-                    },
-                )
-    return results  # type: ignore[return-value]
-
-
-def _check_job(job: ProbeJob) -> int:
-    """The job's number of classes, after checking its splits against its checkpoint."""
-    size = int(job.checkpoint["image_size"])
-    splits = (("train", job.train), ("val", job.val), ("test", job.test))
-    for name, data in splits:
-        check_image_size(data, size, name, what=f"the checkpoint ({job.checkpoint.get('arch')})")
-    num_classes = num_classes_of(job.train)
-    for name, data in splits:
-        check_labels(data, num_classes, name)
-    return num_classes
-
-
-def _job_features(jobs: Sequence[ProbeJob]) -> list[dict[str, torch.Tensor]]:
-    """Representations and labels of every job's splits; one backbone per checkpoint, run once
-    per image set of that checkpoint (``ProbeJob.cache``, else one cache per checkpoint)."""
-    own_caches: dict[int, dict] = {}
-    models: dict[int, nn.Module] = {}
-    out = []
-    for job in jobs:
-        dev = resolve_device(job.config.device)
-        cache = (
-            job.cache if job.cache is not None else own_caches.setdefault(id(job.checkpoint), {})
-        )
-        bs = max(512, job.config.batch_size)
-        feats: dict[str, torch.Tensor] = {}
-        with torch_threads(job.config.num_threads):
-            for name in ("train", "val", "test"):
-                images = getattr(job, name)["images"]
-                key = fingerprint(images)
-                if key not in cache:
-                    if id(job.checkpoint) not in models:
-                        models[id(job.checkpoint)] = load_model(job.checkpoint, device=dev)
-                    cache[key] = representations(models[id(job.checkpoint)], images, bs, dev)
-                feats[name] = cache[key]
-                feats[f"{name}_labels"] = getattr(job, name)["labels"].to(dev).long()
-        out.append(feats)
-    return out
-
-
-def _probe_result(linear: nn.Linear, history: dict, feats: dict, num_classes: int) -> dict:
-    return {
-        "linear": cpu_state_dict(linear),
-        "history": history,
-        **{
-            f"{name}_acc": accuracy(linear, feats[name], feats[f"{name}_labels"])
-            for name in ("train", "val", "test")
-        },
-        "best_epoch": history["best_epoch"],
-        "num_classes": num_classes,
-    }

@@ -40,48 +40,14 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
-from .rng import SampleRandom
-
-__all__ = ["MARGIN", "compose_c_plus_o", "harm_pair_sets", "prepare_object_tiles"]
+from ..rng import SampleRandom
+from .tiles import _paste, prepare_object_tiles
 
 MARGIN = 1  # px between the object tile and the image border for placement="upper_right"
-_CHUNK = 4096
-_ALPHA_EPS = 1.0 / 255.0
 # columns of the per-sample draws (stream "harm")
 _U_PRESENT, _U_CORR, _U_OBJ, _U_X, _U_Y, _U_PAIR = range(6)
 _N_DRAWS = 6
-
-
-def prepare_object_tiles(objects: torch.Tensor, n_objects: int, object_size: int) -> torch.Tensor:
-    """Premultiplied-alpha RGBA tiles [n_objects, 4, s, s] (float in [0, 1]) of the first objects.
-
-    Each object is cropped to the bounding box of its alpha > 1/255 pixels, resized so that its
-    longer side is ``object_size`` (bilinear with antialiasing, on premultiplied colour so that no
-    dark fringes appear) and centred in an ``object_size`` square with transparent padding.
-    """
-    s = int(object_size)
-    tiles = torch.zeros((n_objects, 4, s, s), dtype=torch.float32)
-    for k in range(n_objects):
-        obj = objects[k].to(torch.float32).clamp(0, 1)
-        alpha = obj[3]
-        ys, xs = (alpha > _ALPHA_EPS).nonzero(as_tuple=True)
-        if len(ys) == 0:
-            raise ValueError(f"objects[{k}] is fully transparent; pass objects with an alpha mask")
-        crop = obj[:, int(ys.min()) : int(ys.max()) + 1, int(xs.min()) : int(xs.max()) + 1]
-        prem = torch.cat([crop[:3] * crop[3:4], crop[3:4]], 0).unsqueeze(0)
-        h, w = crop.shape[1:]
-        scale = s / max(h, w)
-        nh, nw = max(1, min(s, round(h * scale))), max(1, min(s, round(w * scale)))
-        small = F.interpolate(
-            prem, size=(nh, nw), mode="bilinear", antialias=True, align_corners=False
-        )
-        small = small[0].clamp(0, 1)
-        small[:3] = torch.minimum(small[:3], small[3:4])  # keep premultiplied colour <= alpha
-        oy, ox = (s - nh) // 2, (s - nw) // 2
-        tiles[k, :, oy : oy + nh, ox : ox + nw] = small
-    return tiles
 
 
 def _validate(
@@ -171,45 +137,6 @@ def _draws(
         x = torch.full((n,), w - s - MARGIN, dtype=torch.int64)
         y = torch.full((n,), MARGIN, dtype=torch.int64)
     return {"o": o, "present": present, "x": x, "y": y, "u_pair": u[:, _U_PAIR]}
-
-
-def _paste(
-    background: torch.Tensor | None,
-    shape: tuple[int, int, int],
-    tiles: torch.Tensor,
-    o: torch.Tensor,
-    present: torch.Tensor,
-    x: torch.Tensor,
-    y: torch.Tensor,
-) -> torch.Tensor:
-    """Composite tile ``o[i]`` at (x[i], y[i]) over background[i] (uint8, or black if None).
-
-    Only the ``s x s`` window of each sample is touched: gather the window's pixels, composite with
-    the premultiplied tile ("over"), scatter them back. Pixels outside the window, and whole images
-    without an object, keep their background bytes exactly.
-    """
-    n, (c, h, w) = len(o), shape
-    s = tiles.shape[-1]
-    if background is not None:
-        out = background.clone().contiguous()
-    else:
-        out = torch.zeros((n, c, h, w), dtype=torch.uint8)
-    flat = out.view(-1)
-    tiles_flat = tiles.reshape(len(tiles), 4, s * s)
-    ar = torch.arange(s)
-    chan = (torch.arange(c) * (h * w))[None, :, None]  # [1, c, 1]
-    todo = present.nonzero().squeeze(1)
-    for start in range(0, len(todo), _CHUNK):
-        rows = todo[start : start + _CHUNK]
-        m = len(rows)
-        win = (y[rows, None] + ar)[:, :, None] * w + (x[rows, None] + ar)[:, None, :]  # [m, s, s]
-        idx = rows[:, None, None] * (c * h * w) + chan + win.reshape(m, 1, s * s)  # [m, c, s*s]
-        idx = idx.reshape(-1)
-        bg = flat[idx].view(m, c, s * s).to(torch.float32)
-        tile = tiles_flat[o[rows]]  # [m, 4, s*s]
-        comp = tile[:, :3] * 255.0 + (1.0 - tile[:, 3:4]) * bg
-        flat[idx] = comp.round_().clamp_(0, 255).to(torch.uint8).reshape(-1)
-    return out
 
 
 def compose_c_plus_o(
@@ -330,72 +257,3 @@ def _as_set(
             "background": params["background"],
         },
     }
-
-
-def harm_pair_sets(
-    c_set: dict[str, Any],
-    objects: torch.Tensor,
-    n_objects: int = 10,
-    object_size: int = 12,
-    seed: int = 0,
-    split: str = "test",
-    vary: str = "c",
-    placement: str = "uniform",
-    label_source: str = "c",
-    object_names: list[str] | None = None,
-) -> dict[str, dict[str, Any]]:
-    """Invariance pairs on C+O inputs for the sensitivity columns of Table 1.
-
-    ``a`` is exactly ``compose_c_plus_o(c_set, objects, n_objects, object_size, label_source, seed,
-    split, placement=placement)`` (objects independent of C, always pasted). ``b`` changes one factor:
-
-    * ``vary="c"``: the C image of pair i is replaced by C image j(i) != i, where
-      ``j(i) = (i + 1 + floor(u_i * (N - 1))) mod N`` (a random other index, pure in i); object id
-      and position stay the same. ``b``'s labels/latents describe b's own content (its ``c_label``
-      is that of image j(i)).
-    * ``vary="o"``: same C image and position, object id replaced by
-      ``(o_i + 1 + floor(u_i * (n_objects - 1))) mod n_objects`` (uniform over the other ids).
-    """
-    if vary not in ("c", "o"):
-        raise ValueError(f"vary={vary!r} must be 'c' (vary the C image) or 'o' (vary the object)")
-    h, w, _ = _validate(
-        c_set, objects, n_objects, object_size, label_source, None, 1.0, placement, "c", split
-    )
-    n_objects, s = int(n_objects), int(object_size)
-    c_labels = c_set["labels"].to(torch.int64)
-    n = len(c_labels)
-    if vary == "c" and n < 2:
-        raise ValueError(f"vary='c' needs at least 2 C images; c_set has {n}")
-    if vary == "o" and n_objects < 2:
-        raise ValueError(f"vary='o' needs n_objects >= 2; got n_objects={n_objects}")
-    d = _draws(n, c_labels, n_objects, s, h, w, seed, split, None, 1.0, placement)
-    tiles = prepare_object_tiles(objects, n_objects, s)
-    params = {
-        "background": "c",
-        "split": split,
-        "seed": seed,
-        "object_size": s,
-        "rho": None,
-        "beta": 1.0,
-        "placement": placement,
-    }
-    img_a = _paste(c_set["images"], (3, h, w), tiles, d["o"], d["present"], d["x"], d["y"])
-    a = _as_set(img_a, c_set, d, d["o"], label_source, object_names, n_objects, params)
-    if vary == "c":
-        j = (torch.arange(n) + 1 + torch.floor(d["u_pair"] * (n - 1)).to(torch.int64)) % n
-        c_b = {
-            "images": c_set["images"][j],
-            "labels": c_labels[j],
-            "meta": c_set["meta"],
-        }
-        img_b = _paste(c_b["images"], (3, h, w), tiles, d["o"], d["present"], d["x"], d["y"])
-        b = _as_set(img_b, c_b, d, d["o"], label_source, object_names, n_objects, params, "/pair_b")
-        b["latents"]["c_index"] = j
-        a["latents"]["c_index"] = torch.arange(n)
-    else:
-        shift = 1 + torch.floor(d["u_pair"] * (n_objects - 1)).to(torch.int64)
-        o_b = (d["o"] + shift.clamp(max=n_objects - 1)) % n_objects
-        img_b = _paste(c_set["images"], (3, h, w), tiles, o_b, d["present"], d["x"], d["y"])
-        b = _as_set(img_b, c_set, d, o_b, label_source, object_names, n_objects, params, "/pair_b")
-    a["meta"]["vary"] = b["meta"]["vary"] = vary
-    return {"a": a, "b": b}
