@@ -52,6 +52,9 @@ def test_the_notebook_shows_the_results_after_the_main_job(kedro_project, projec
     client.execute(env=env)  # raises CellExecutionError on the first failing cell
     text = _texts(nb)
     assert "Table 1" in text and "sensitivity to O" in text
+    assert "Source: the evaluation notebooks" in text  # the paper's numbers, then Table 1 beside
+    assert "(paper 15)" in text and "**Reduced size**" in text  # them, at a reduced size
+    assert "(~1.0)" in text  # Figure 4 of the paper, shown before mismatch has run
     assert "Appendix C.3" in text
     assert "kedro run --pipeline=importance" in text
     assert "kedro run --pipeline=transfer" in text and "kedro run --pipeline=mismatch" in text

@@ -3,7 +3,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from transfer_invariance.experiments.harm.report import findings
+from transfer_invariance.experiments.harm.params import CONDITIONS, HarmDataParams
+from transfer_invariance.experiments.harm.report import findings, table1
+from transfer_invariance.pipelines.params import InvarianceParams, ProbeParams, TrainingParams
 
 TINY = {
     "harm": {
@@ -208,3 +210,54 @@ def test_each_seed_draws_its_own_objects_from_all_base_objects():
     assert by_seed[0][:10] == by_seed[0][10:]  # same seed, same objects
     assert by_seed[0][:10] != by_seed[1]  # another seed, other objects
     assert by_seed[0][:10] != objects["names"][:10]  # not the first ten in the asset order
+
+
+def _table1(seeds: range, training: TrainingParams, data: HarmDataParams, probe: ProbeParams):
+    """``table1`` on hand-made metrics: every accuracy 0.5 and every sensitivity 0.5, plus
+    0.01 (resp. 0.02) per seed."""
+    probe_metrics = pd.DataFrame(
+        [
+            {"model": m, "target": t, "seed": s, "test_acc": 0.5 + 0.01 * s}
+            for m in CONDITIONS
+            for t in CONDITIONS
+            for s in seeds
+        ]
+    )
+    sensitivity = pd.DataFrame(
+        [
+            {"model": m, "pairs": p, "seed": s, "sensitivity_l2": 0.5 + 0.02 * s}
+            for m in CONDITIONS
+            for p in ("vary_c", "vary_o")
+            for s in seeds
+        ]
+    )
+    objects = pd.DataFrame([{"seed": s, "object": "cat"} for s in seeds])
+    return table1(probe_metrics, sensitivity, objects, training, data, probe, InvarianceParams())
+
+
+def test_table1_shows_the_papers_values_and_the_reduced_size():
+    _, md, fig = _table1(
+        range(2), TrainingParams(width=0.25, epochs=4), HarmDataParams(), ProbeParams(epochs=100)
+    )
+    assert "| C+O/C | 50.5 ± 0.7 (paper 98) | 50.5 ± 0.7 (paper 97) | 50.5 ± 0.7 (paper 15) |" in md
+    assert "| C/C | 0.51 ± 0.01 (paper 0.99) | 0.51 ± 0.01 (paper 0.21) |" in md
+    reduced = next(line for line in md.splitlines() if line.startswith("**Reduced size**"))
+    assert "2 seeds (paper 10)" in reduced and "C = scene stand-in (paper CIFAR-10)" in reduced
+    assert "4 epochs (paper 50)" in reduced and "width 0.25 (paper 1.0)" in reduced
+    cells = [t.get_text() for t in fig.axes[0].texts]
+    assert "(paper 15)" in cells and len(cells) == 2 * 16  # ours and the paper's per cell
+
+
+def test_table1_with_one_seed_shows_values_alone_and_at_the_papers_size_says_so():
+    paper_size = (
+        TrainingParams(width=1.0, epochs=50, batch_size=512),
+        HarmDataParams(c_source="cifar10", n_train=45000, n_test=10000, object_size=12,
+                       n_pairs=10000),
+        ProbeParams(epochs=200),
+    )  # fmt: skip
+    _, md, _ = _table1(range(10), *paper_size)
+    assert "**The paper's size**: 10 seeds, C = CIFAR-10, 45,000 training samples" in md
+    assert "Reduced size" not in md
+    _, md, _ = _table1(range(1), *paper_size)
+    assert "| C+O/C | 50.0 (paper 98) |" in md and "1 seed (paper 10)" in md
+    assert "± 0.0" not in md and "± nan" not in md

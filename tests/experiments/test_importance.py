@@ -13,8 +13,14 @@ from transfer_invariance.experiments.importance.params import (
     CATEGORIES,
     GridParams,
     ImportanceDataParams,
+    RealWorldDataParams,
 )
-from transfer_invariance.pipelines.params import BaseImagesParams, RenderParams
+from transfer_invariance.pipelines.params import (
+    BaseImagesParams,
+    ProbeParams,
+    RenderParams,
+    TrainingParams,
+)
 
 RECIPE = {"width": 0.125, "epochs": 1, "batch_size": 32}
 RENDER = RenderParams(progress=False)
@@ -388,3 +394,49 @@ def test_finetune_c_holds_only_when_the_gap_narrows_and_stays_open():
     assert verdict(0.1).endswith("**holds**.")  # 20 points -> 10 points
     assert "**does not hold**" in verdict(0.0)  # the gap closes
     assert "**does not hold**" in verdict(0.3)  # the gap widens
+
+
+def _tables(seeds: tuple, dataset: str | None = None) -> tuple:
+    """``importance_tables`` (or ``real_world_tables`` of ``dataset``) on ``_metrics`` with its
+    architecture factor renamed the class relationship (the paper's Figure 3 has both)."""
+    metrics = _metrics(seeds=seeds)
+    metrics.loc[metrics["factor"] == "arch", "factor"] = "classes"
+    factors = {"pretrain_samples": [200, 1000], "classes": ["same", "disjoint"]}
+    grid = GridParams(factors=factors, real_world={"cifar10": {"factors": factors}})
+    design = pd.DataFrame([{"seed": s, "objects": "a, b"} for s in seeds])
+    recipe = TrainingParams(width=0.25, epochs=6)
+    if dataset:
+        data = RealWorldDataParams(dataset=dataset)
+        return report.real_world_tables(metrics, design, grid, data, ProbeParams(), recipe)
+    data = ImportanceDataParams()
+    return report.importance_tables(metrics, design, grid, data, ProbeParams(), recipe)
+
+
+def _row(md: str, factor: str) -> str:
+    return next(line for line in md.splitlines() if line.startswith(f"| {factor} | "))
+
+
+def test_figure_3_of_the_paper_is_beside_ours_with_the_reduced_size():
+    _, figure3, _, md = _tables((0, 1))
+    # spreads within same / different, gap, mean same / different (the paper's in points and %)
+    assert _row(md, "class relationship") == (
+        "| class relationship | 3.0 ± 0.0 (paper 5) | 3.0 ± 0.0 (paper 15) | 20.0 ± 1.4 (paper 12) "
+        "| 81.5 ± 1.4 (paper 98) | 61.5 ± 0.0 (paper 87) |"
+    )
+    assert "(paper 3) | 20.0 ± 1.4 (paper 15)" in _row(md, "pretraining samples")
+    reduced = next(line for line in md.splitlines() if line.startswith("**Reduced size**"))
+    assert (
+        "3,000 pretraining samples (paper 50,000)" in reduced and "6 epochs (paper 50)" in reduced
+    )
+    assert "2 seeds (paper 10)" in reduced
+    marks = [c for c in figure3.axes[0].collections if c.get_label() == "paper"]
+    assert len(marks) == 1 and len(marks[0].get_offsets()) == 2  # one per factor
+
+
+def test_one_seed_shows_values_alone_and_real_world_grids_have_no_paper_figure_3():
+    _, _, _, md = _tables((0,))
+    assert _row(md, "pretraining samples").startswith("| pretraining samples | 3.0 (paper 4) |")
+    assert "± 0.0" not in md and "± nan" not in md and "1 seed (paper 10)" in md
+    _, _, _, md = _tables((0, 1), dataset="cifar10")
+    assert "(paper" not in _row(md, "class relationship") and "Figure 3, Transforms-2D" not in md
+    assert "3,000 pretraining images per class (paper 4,500)" in md

@@ -7,7 +7,8 @@ from pydantic import ValidationError
 
 from transfer_invariance.core.transforms import TRANSFORM_NAMES
 from transfer_invariance.experiments.mismatch.params import GridParams, MismatchDataParams
-from transfer_invariance.experiments.mismatch.report import findings, t_quantile
+from transfer_invariance.experiments.mismatch.report import accuracy_table, findings, t_quantile
+from transfer_invariance.pipelines.params import ProbeParams, TrainingParams
 
 TINY = {
     "mismatch": {
@@ -258,3 +259,53 @@ def test_a_failed_b_names_undertrained_larger_sets_only_when_they_are():
     assert "learned worst" in findings(tables, worse)
     assert "learned worst" not in findings(tables, pd.Series(99.0, index=labels))
     assert "learned worst" not in findings(_per_seed(), worse)  # (b) holds: nothing to explain
+
+
+def _accuracy_table(n: int, seeds: range, model_seeds: dict | None = None):
+    """``accuracy_table`` on hand-made metrics of ``n`` nested sets: 90% at and below the
+    diagonal, 5 points less per missing type, plus 1 point per seed. ``model_seeds`` limits the
+    seeds of some models' own-task accuracy."""
+    names = [f"t{k}" for k in range(1, n + 1)]
+    probe = pd.DataFrame(
+        [
+            {"model": m, "target": t, "seed": s, "test_acc": 0.9 - 0.05 * max(0, j - i) + 0.01 * s}
+            for i, m in enumerate(names)
+            for j, t in enumerate(names)
+            for s in seeds
+        ]
+    )
+    own = pd.DataFrame(
+        [
+            {"model": m, "seed": s, "test_acc": 0.95}
+            for m in names
+            for s in (model_seeds or {}).get(m, seeds)
+        ]
+    )
+    types = pd.DataFrame([{"seed": s, "k": k, "type": f"type{k}"} for s in seeds for k in range(n)])
+    return accuracy_table(
+        probe, own, types, TrainingParams(epochs=8), MismatchDataParams(), ProbeParams(epochs=100)
+    )
+
+
+def test_the_table_shows_figure_4_of_the_paper_beside_ours():
+    _, md, heat, figure = _accuracy_table(8, range(2))
+    assert "| T1 | 90.5 ± 0.7 (paper ~100) | 85.5 ± 0.7 (paper 99) |" in md
+    assert "55.5 ± 0.7 (paper 28) |" in md  # T1 on T8
+    reduced = next(line for line in md.splitlines() if line.startswith("**Reduced size**"))
+    assert "2 seeds (paper 10)" in reduced and "8 epochs (paper 50)" in reduced
+    assert "nested sets" not in reduced  # 8, as in the paper
+    assert "(paper 28)" in [t.get_text() for t in heat.axes[0].texts]
+    assert len(figure.axes[0].get_lines()) > 8 * 2  # our curves and stars, the paper's dashed
+
+
+def test_fewer_sets_show_the_papers_top_left_block_and_one_seed_no_spread():
+    _, md, _, _ = _accuracy_table(3, range(1))
+    assert "| T1 | 90.0 (paper ~100) | 85.0 (paper 99) | 80.0 (paper 91) |" in md
+    assert "(paper 77)" not in md and "top-left 3 x 3 block" in md
+    assert "3 nested sets (paper 8)" in md and "1 seed (paper 10)" in md
+    assert "± 0.0" not in md and "± nan" not in md
+
+
+def test_a_model_with_one_seed_of_its_own_task_shows_its_value_alone():
+    _, md, _, _ = _accuracy_table(2, range(2), model_seeds={"t2": [0]})
+    assert "T1 95.0 ± 0.0, T2 95.0." in md and "± nan" not in md

@@ -17,6 +17,7 @@ from transfer_invariance.experiments.transfer.params import (
 from transfer_invariance.pipelines.params import (
     BaseImagesParams,
     DatasetParams,
+    InvarianceParams,
     RenderParams,
     TrainingParams,
 )
@@ -33,6 +34,7 @@ TINY = {
 }
 SMALL = TransferDataParams(n_objects=4, n_train=8, n_val=4, n_test=4, n_pairs=6)
 BASE, RENDER = BaseImagesParams(), RenderParams(progress=False)
+RUN = (TrainingParams(), TransferDataParams(), InvarianceParams())  # table2's recipe and sizes
 
 
 def _differ_only_in(pairs: dict, transformation: str) -> None:
@@ -162,9 +164,7 @@ def test_table2_aggregates_same_other_and_none_over_types_then_seeds():
                         if m not in (t, "none"):
                             base += 0.1 * grid.types.index(m)
                         values[(f, m, k, t, s)] = base + (0.12 if m == t else 0) * kinds.index(k)
-    csv, md, _, tidy = report.table2(
-        _sensitivity(values), _pretraining(grid), grid, TrainingParams()
-    )
+    csv, md, _, tidy = report.table2(_sensitivity(values), _pretraining(grid), grid, *RUN)
     row = lambda rel, kind: csv[  # noqa: E731
         (csv["family"] == "Image") & (csv["relation"] == rel) & (csv["kind"] == kind)
     ].iloc[0]
@@ -197,9 +197,7 @@ def test_findings_report_a_lost_advantage_and_a_failed_finding():
     for s in (0, 1, 2):
         values[("random", "rotate", "in_distribution", "rotate", s)] = 0.95
         values[("random", "hue", "in_distribution", "hue", s)] = 0.95
-    _, md, _, _ = report.table2(
-        _sensitivity(values), _pretraining(grid, (0, 1, 2)), grid, TrainingParams()
-    )
+    _, md, _, _ = report.table2(_sensitivity(values), _pretraining(grid, (0, 1, 2)), grid, *RUN)
     lines = {line.split("**")[1]: line for line in md.splitlines() if line.startswith("- **")}
     assert lines["Image models, (a)"].endswith("**holds**.")
     assert lines["Image models, (b)"].endswith("**holds**.")
@@ -230,15 +228,52 @@ def test_transfer_c_is_direction_only_within_one_sd_and_not_measured_with_one_se
 
     # scenes: advantage 0.2 +- 0.2 (own type's sd over seeds): above zero, within 1 sd
     _, md, _, _ = report.table2(
-        _sensitivity(values((0, 1, 2), 0.2)), _pretraining(grid, (0, 1, 2)), grid, TrainingParams()
+        _sensitivity(values((0, 1, 2), 0.2)), _pretraining(grid, (0, 1, 2)), grid, *RUN
     )
     c = [line for line in md.splitlines() if line.startswith("- **Image models, (c)**")][0]
     assert "**direction only**" in c
     _, md, _, _ = report.table2(
-        _sensitivity(values((0,), 0.0)), _pretraining(grid, (0,)), grid, TrainingParams()
+        _sensitivity(values((0,), 0.0)), _pretraining(grid, (0,)), grid, *RUN
     )
     lines = [line for line in md.splitlines() if line.startswith("- **")]
     assert all("**not measured**" in line and "one seed" in line for line in lines)
+
+
+def _simple_table2(seeds: tuple, real_world: list[str]) -> tuple[str, object]:
+    """``table2`` where a model's own type scores 0.2 and every other 0.7 (+ 0.01 per seed)."""
+    grid = GridParams(types=["rotate", "hue"], real_world=real_world)
+    values = {
+        (f, m, k, t, s): (0.2 if m == t else 0.7) + 0.01 * s
+        for f in ("images", "random")
+        for k in [*params.KINDS, *real_world]
+        for s in seeds
+        for m in grid.models()
+        for t in grid.types
+    }
+    _, md, figure, _ = report.table2(_sensitivity(values), _pretraining(grid, seeds), grid, *RUN)
+    return md, figure
+
+
+def test_table2_shows_the_papers_values_with_cifar_10_beside_the_stand_in():
+    md, figure = _simple_table2((0, 1), ["scenes"])
+    assert (
+        "| Same | 0.205 ± 0.007 (paper 0.12) | 0.205 ± 0.007 (paper 0.21) | "
+        "0.205 ± 0.007 (paper 0.56) | 0.205 ± 0.007 (paper CIFAR-10 0.37) |"
+    ) in md
+    assert "| None | 0.705 ± 0.007 (paper 0.65) |" in md  # random models, in distribution
+    reduced = next(line for line in md.splitlines() if line.startswith("**Reduced size**"))
+    assert "2 seeds (paper 10)" in reduced and "2 types (paper 18)" in reduced
+    assert "real-world data scene stand-in (paper CIFAR-10, CIFAR-100)" in reduced
+    legends = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    assert "paper (CIFAR-10 at Scenes (CIFAR stand-in))" in legends
+
+
+def test_table2_with_one_seed_and_real_cifar_columns():
+    md, _ = _simple_table2((0,), ["cifar10", "cifar100"])
+    assert "| Same | 0.200 (paper 0.12) |" in md and "0.200 (paper 0.35) |" in md
+    reduced = next(line for line in md.splitlines() if line.startswith("**Reduced size**"))
+    assert "(paper CIFAR-10 " not in md and "real-world data" not in reduced  # as in the paper
+    assert "± 0.0" not in md and "± nan" not in md
 
 
 def test_heatmaps_have_every_model_and_type_per_family_and_kind():

@@ -151,7 +151,15 @@ def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
             [
                 node(
                     report.table1,
-                    ["probe_metrics", "sensitivity", "objects_csv", "params:training"],
+                    [
+                        "probe_metrics",
+                        "sensitivity",
+                        "objects_csv",
+                        "params:training",
+                        "params:data",
+                        "params:probe",
+                        "params:invariance",
+                    ],
                     ["table1_csv", "table1_md", "table1_figure"],
                     name="table1",
                 ),
@@ -176,7 +184,7 @@ def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
         "harm.report",
         parameters={
             "params:relevance": "params:harm.grid",
-            "params:training": "params:harm.training",
+            **blocks("harm", "training", "data", "probe", "invariance"),
         },
     )
     return shared + conditions + plan + grid + tables

@@ -21,8 +21,16 @@ from transfer_invariance.core.reporting import (
     mean_sd,
     normalisation_note,
 )
-from transfer_invariance.experiments.harm.params import CONDITION_NAMES, CONDITIONS, GridParams
-from transfer_invariance.pipelines.params import TrainingParams
+from transfer_invariance.experiments import paper_reference as paper
+from transfer_invariance.experiments.harm.params import (
+    CONDITION_NAMES,
+    CONDITIONS,
+    GridParams,
+    HarmDataParams,
+)
+from transfer_invariance.pipelines.params import InvarianceParams, ProbeParams, TrainingParams
+
+C_SOURCES = {"scenes": "scene stand-in", "cifar10": "CIFAR-10"}
 
 
 def relevance_metrics(relevance: GridParams, **points: pd.DataFrame) -> pd.DataFrame:
@@ -95,9 +103,14 @@ def table1(
     sensitivity: pd.DataFrame,
     objects: pd.DataFrame,
     training: TrainingParams,
+    data: HarmDataParams,
+    probe: ProbeParams,
+    invariance: InvarianceParams,
 ) -> tuple[pd.DataFrame, str, Figure]:
-    """Table 1: the 4x4 probe accuracies and the sensitivities to C and O, with the findings in
-    words, the objects each seed drew and the input normalisation of ``training``."""
+    """Table 1: the 4x4 probe accuracies and the sensitivities to C and O, each beside the
+    paper's, with the findings in words, the objects each seed drew, the input normalisation of
+    ``training`` and how far the run's size (``data``, ``training``, ``probe``, ``invariance``)
+    is from the paper's."""
     names = [CONDITION_NAMES[c] for c in CONDITIONS]
     acc = probe_metrics.assign(
         model=probe_metrics["model"].map(CONDITION_NAMES),
@@ -119,15 +132,40 @@ def table1(
     table = pd.concat([acc_mean, sens_mean], axis=1)
     table_sd = pd.concat([acc_sd, sens_sd], axis=1)
     csv = long_table(table, table_sd, "value").rename(columns={"level_1": "column"})
+    ours = {
+        "seeds": n_seeds,
+        "c_source": C_SOURCES[data.c_source],
+        "n_train": data.n_train,
+        "n_test": data.n_test,
+        "object_size": data.object_size,
+        "n_pairs": data.n_pairs,
+        "n_random_pairs": invariance.n_random_pairs,
+        **paper.recipe_size(training, probe),
+    }
+    theirs = paper.TABLE1.means(100)  # accuracies in %, like ours
+    theirs[list(sens_mean.columns)] = paper.TABLE1.means()[list(sens_mean.columns)]
+    spread = paper.TABLE1.sds()
     md = (
         "## Table 1: transfer accuracy and sensitivity\n\n"
         f"Rows: pretraining condition (features/label). Accuracy columns: linear-probe test accuracy (%) on each "
         f"dataset; sensitivity: L2 sensitivity score of the penultimate representation on C+O inputs (0 = invariant, "
         f"1 = as different as unrelated inputs). Mean ± sd over {n_seeds} seed(s). "
         f"{normalisation_note(training.normalisation)}\n\n"
-        + markdown_table(acc_mean, acc_sd, "{:.1f}", corner="model \\ probed on")
+        "In brackets: the paper's Table 1 (CIFAR-10 as C, 10 seeds; its sd over seeds is at most "
+        f"{100 * spread[list(acc_mean.columns)].max().max():.0f} points for accuracy and "
+        f"{spread[list(sens_mean.columns)].max().max():.2f} for sensitivity; "
+        "`experiments/paper_reference.py` says where its numbers come from).\n\n"
+        + paper.size_line(paper.HARM_SIZES, ours)
         + "\n"
-        + markdown_table(sens_mean, sens_sd, "{:.2f}", corner="model")
+        + markdown_table(
+            paper.beside(acc_mean, acc_sd, theirs, "{:.1f}", "{:.0f}"),
+            fmt="{}",
+            corner="model \\ probed on",
+        )
+        + "\n"
+        + markdown_table(
+            paper.beside(sens_mean, sens_sd, theirs, "{:.2f}", "{:.2f}"), fmt="{}", corner="model"
+        )
         + "\n"
         + "Sensitivities come from the test pairs of each seed; the score is precise to about ±3% of its"
         " value with 500 pairs and ±0.8% with 10,000 (measured over pair choices and random reference"
@@ -154,16 +192,27 @@ def table1(
         vmax=100,
         ax=left,
     )
+    paper.annotate_cells(left, theirs.loc[acc_mean.index, list(acc_mean.columns)], "{:.0f}")
     x = np.arange(len(names))
     for k, col in enumerate(sens_mean.columns):
         right.bar(
             x + (k - 0.5) * 0.38, sens_mean[col], 0.38, yerr=sens_sd[col], capsize=3, label=col
         )
+        paper.mark_paper(
+            right,
+            x + (k - 0.5) * 0.38,
+            theirs.loc[sens_mean.index, col].to_numpy(),
+            label="paper" if k == 0 else "_nolegend_",
+        )
     right.set_xticks(x, names)
     right.set_ylabel("L2 sensitivity (0 = invariant)")
     right.set_title("Sensitivity on C+O inputs", fontsize=10)
     right.legend(fontsize=8)
-    fig.suptitle(f"Harm experiment (Table 1), mean ± sd over {n_seeds} seed(s)", fontsize=11)
+    fig.suptitle(
+        f"Harm experiment (Table 1), mean ± sd over {n_seeds} seed(s); "
+        "the paper's values in brackets and as black bars",
+        fontsize=11,
+    )
     fig.tight_layout()
     return csv, md, fig
 

@@ -212,7 +212,14 @@ def _report(dataset: str | None, grid: FactorGridParams) -> Pipeline:
         ),
         node(
             report.real_world_tables if dataset else report.importance_tables,
-            [f"{tag}factors_csv", f"{tag}design_csv", "params:grid", *selector, *recipes],
+            [
+                f"{tag}factors_csv",
+                f"{tag}design_csv",
+                "params:grid",
+                "params:data",
+                "params:probe",
+                *recipes,
+            ],
             [f"{tag}figure2_figure", f"{tag}figure3_figure", f"{tag}spread_csv", f"{tag}tables_md"],
             name=f"{tag}importance_tables",
         ),
@@ -231,7 +238,8 @@ def _report(dataset: str | None, grid: FactorGridParams) -> Pipeline:
         "importance.report",
         parameters={
             "params:grid": "params:importance.grid",
-            **({"params:data": _values(dataset, "data")} if dataset else {}),
+            "params:data": _values(dataset, "data"),
+            "params:probe": "params:importance.probe",
             **recipes,
         },
     )

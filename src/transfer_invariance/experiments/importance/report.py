@@ -15,15 +15,20 @@ from matplotlib.figure import Figure
 
 from transfer_invariance.core.plotting import curves_figure
 from transfer_invariance.core.reporting import markdown_table, mean_sd, normalisation_note
+from transfer_invariance.experiments import paper_reference as paper
 from transfer_invariance.experiments.importance.findings import LABELS, findings
 from transfer_invariance.experiments.importance.params import (
     FACTOR_NAMES,
     INVARIANCES,
     FactorGridParams,
     GridParams,
+    ImportanceDataParams,
     RealWorldDataParams,
 )
-from transfer_invariance.pipelines.params import TrainingParams
+from transfer_invariance.pipelines.params import ProbeParams, TrainingParams
+
+QUANTITIES = ["spread within same", "spread within different", "same - different gap"]
+MEANS = ["mean same", "mean different"]  # transfer accuracy over a factor's values
 
 
 def _split_name(key: str) -> tuple[str, str]:
@@ -160,17 +165,22 @@ def figure2(metrics: pd.DataFrame) -> Figure:
     return fig
 
 
-def figure3(spread: pd.DataFrame) -> Figure:
-    """Figure 3: per factor, the spread within same, within different and the same-vs-different gap."""
+def figure3(spread: pd.DataFrame, theirs: pd.DataFrame) -> Figure:
+    """Figure 3: per factor, the spread within same, within different and the same-vs-different
+    gap; the paper's values (``theirs``: factor x quantity, in points; empty: none) as black
+    marks."""
     import matplotlib.pyplot as plt
 
     factors = list(dict.fromkeys(spread["factor"]))
-    quantities = ["spread within same", "spread within different", "same - different gap"]
-    mean, sd = mean_sd(spread, "factor", "quantity", "value", factors, quantities)
+    mean, sd = mean_sd(spread, "factor", "quantity", "value", factors, QUANTITIES)
+    theirs = theirs.reindex(index=factors, columns=QUANTITIES)
     fig, ax = plt.subplots(figsize=(2.2 * len(factors) + 2, 3.8))
     x = np.arange(len(factors))
-    for k, q in enumerate(quantities):
+    for k, q in enumerate(QUANTITIES):
         ax.bar(x + (k - 1) * 0.27, mean[q], 0.27, yerr=sd[q], capsize=3, label=q)
+        paper.mark_paper(
+            ax, x + (k - 1) * 0.27, theirs[q].to_numpy(), "paper" if k == 0 else "_nolegend_"
+        )
     ax.set_xticks(x, [FACTOR_NAMES[f] for f in factors])
     ax.set_ylabel("transfer accuracy difference (points)")
     ax.legend(fontsize=8)
@@ -182,17 +192,57 @@ def figure3(spread: pd.DataFrame) -> Figure:
     return fig
 
 
+def factor_means(metrics: pd.DataFrame) -> pd.DataFrame:
+    """Per factor, invariance and seed: the transfer accuracy averaged over the factor's values
+    (``quantity`` ``mean same`` / ``mean different``, as the paper's means of Figure 3's dots)."""
+    means = metrics.groupby(["factor", "invariance", "seed"], sort=False)["transfer_acc"].mean()
+    out = means.rename("value").reset_index()
+    return out.assign(quantity="mean " + out["invariance"])
+
+
+def run_size(
+    n_seeds: int,
+    grid: FactorGridParams,
+    probe: ProbeParams,
+    recipes: tuple[TrainingParams, ...],
+    data: ImportanceDataParams | None,
+) -> dict[str, int | float | str]:
+    """This run's value of every size of ``paper_reference.IMPORTANCE_SIZES`` (of the
+    real-world sizes where ``data`` is None); the recipe is the reference architecture's."""
+    recipe = next(r for r in recipes if r.arch == grid.reference.arch)
+    out: dict[str, int | float | str] = {
+        "seeds": n_seeds,
+        "pretrain_samples": grid.reference.pretrain_samples,
+        "probe_samples": grid.reference.probe_samples,
+        **{f"n_{f}": len(grid.values(f)) for f in FACTOR_NAMES},
+        **paper.recipe_size(recipe, probe),
+    }
+    if data is not None:
+        out["n_test"] = data.n_test
+    return out
+
+
 def _tables(
     metrics: pd.DataFrame,
     design: pd.DataFrame,
     grid: FactorGridParams,
+    probe: ProbeParams,
     recipes: tuple[TrainingParams, ...],
     dataset: str | None,
+    data: ImportanceDataParams | None,
     real_world: list[str],
 ) -> tuple[Figure, Figure, pd.DataFrame, str]:
     spread = spreads(metrics)
     n = metrics["seed"].nunique()
     ref = grid.reference
+    sizes = (
+        paper.IMPORTANCE_SIZES
+        if dataset is None
+        else paper.IMPORTANCE_REAL_WORLD_SIZES.get(dataset)
+    )
+    theirs = (  # Figure 3 of the paper is on Transforms-2D only
+        paper.FIGURE3.means(100) if dataset is None else pd.DataFrame(columns=QUANTITIES + MEANS)
+    )
     title = (
         f"## Appendix C.1 on {dataset}: invariance vs other factors on real images\n\n"
         if dataset
@@ -205,6 +255,7 @@ def _tables(
         f"{ref.classes}, {ref.probe_samples} target samples; each factor changes one of them. "
         + " ".join(f"{r.arch}: {normalisation_note(r.normalisation)}" for r in recipes)
         + "\n\n"
+        + (paper.size_line(sizes, run_size(n, grid, probe, recipes, data)) + "\n" if sizes else "")
     )
     for factor in dict.fromkeys(metrics["factor"]):
         part = metrics[metrics["factor"] == factor]
@@ -221,17 +272,26 @@ def _tables(
         sd = pd.concat([t_sd.add_prefix("transfer, "), p_sd.add_prefix("pretraining, ")], axis=1)
         md += f"**{FACTOR_NAMES[factor]}**\n\n" + markdown_table(mean, sd, corner=factor) + "\n"
     s_mean, s_sd = mean_sd(
-        spread,
+        pd.concat([spread, factor_means(metrics)], ignore_index=True),
         "factor",
         "quantity",
         "value",
         list(dict.fromkeys(spread["factor"])),
-        ["spread within same", "spread within different", "same - different gap"],
+        QUANTITIES + MEANS,
     )
-    s_mean.index = [FACTOR_NAMES[f] for f in s_mean.index]
-    s_sd.index = s_mean.index
-    md += "**Figure 3: spread within each condition and the gap between them (points)**\n\n"
-    md += markdown_table(s_mean, s_sd, corner="factor") + "\n"
+    md += (
+        "**Figure 3: spread within each condition and the gap between them (points), and the "
+        "transfer accuracy (%) averaged over each factor's values**\n\n"
+    )
+    if dataset is None:
+        md += (
+            "In brackets: the paper's Figure 3, Transforms-2D panel (10 seeds; read from its plot "
+            "to about ±1 point; it has no target-samples factor; "
+            "`experiments/paper_reference.py` says where its numbers come from).\n\n"
+        )
+    cells = paper.beside(s_mean, s_sd, theirs, "{:.1f}", "{:.0f}")
+    cells.index = [FACTOR_NAMES[f] for f in cells.index]
+    md += markdown_table(cells, fmt="{}", corner="factor") + "\n"
     md += findings(metrics, spread)
     if dataset is None:
         md += (
@@ -255,18 +315,22 @@ def _tables(
         + "\n"
     )
     spread_csv = spread.groupby(["factor", "quantity"])["value"].agg(["mean", "std"]).reset_index()
-    return figure2(metrics), figure3(spread), spread_csv, md
+    return figure2(metrics), figure3(spread, theirs), spread_csv, md
 
 
 def importance_tables(
     metrics: pd.DataFrame,
     design: pd.DataFrame,
     grid: GridParams,
+    data: ImportanceDataParams,
+    probe: ProbeParams,
     *recipes: TrainingParams,
 ) -> tuple[Figure, Figure, pd.DataFrame, str]:
-    """Figures 2 and 3, the table of Figure 3's quantities, and the Markdown report with findings
-    of the Transforms-2D grid (``recipes``: the training recipe of each of its architectures)."""
-    return _tables(metrics, design, grid, recipes, None, list(grid.real_world))
+    """Figures 2 and 3, the table of Figure 3's quantities beside the paper's, and the Markdown
+    report with findings of the Transforms-2D grid (``recipes``: the training recipe of each of
+    its architectures), with how far the run's size (``data``, ``probe``, ``recipes``) is from
+    the paper's."""
+    return _tables(metrics, design, grid, probe, recipes, None, data, list(grid.real_world))
 
 
 def real_world_tables(
@@ -274,7 +338,8 @@ def real_world_tables(
     design: pd.DataFrame,
     grid: GridParams,
     data: RealWorldDataParams,
+    probe: ProbeParams,
     *recipes: TrainingParams,
 ) -> tuple[Figure, Figure, pd.DataFrame, str]:
     """``importance_tables`` for the grid of the real-world dataset of ``data`` (Appendix C.1)."""
-    return _tables(metrics, design, grid.of(data.dataset), recipes, data.dataset, [])
+    return _tables(metrics, design, grid.of(data.dataset), probe, recipes, data.dataset, None, [])

@@ -85,7 +85,14 @@ def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
             [
                 node(
                     report.accuracy_table,
-                    ["probe_metrics", "pretrain_metrics", "types_csv", "params:training"],
+                    [
+                        "probe_metrics",
+                        "pretrain_metrics",
+                        "types_csv",
+                        "params:training",
+                        "params:data",
+                        "params:probe",
+                    ],
                     ["table_csv", "table_md", "table_figure", "figure4_figure"],
                     name="accuracy_table",
                 )
@@ -93,6 +100,6 @@ def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
         )
     )
     tables = under_namespace(
-        reporting, "mismatch.report", parameters=blocks("mismatch", "training")
+        reporting, "mismatch.report", parameters=blocks("mismatch", "training", "data", "probe")
     )
     return shared + nested + tables

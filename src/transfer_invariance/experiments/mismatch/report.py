@@ -22,10 +22,13 @@ from transfer_invariance.core.reporting import (
     long_table,
     markdown_table,
     mean_sd,
+    mean_sd_text,
     normalisation_note,
     verdict,
 )
-from transfer_invariance.pipelines.params import TrainingParams
+from transfer_invariance.experiments import paper_reference as paper
+from transfer_invariance.experiments.mismatch.params import MismatchDataParams
+from transfer_invariance.pipelines.params import ProbeParams, TrainingParams
 
 # (b) "almost as well": at most this many accuracy points below the exact match;
 # (c) "far worse": at least this many points below it (docs/deviations.md, mismatch)
@@ -68,11 +71,14 @@ def accuracy_table(
     pretrain_metrics: pd.DataFrame,
     types: pd.DataFrame,
     training: TrainingParams,
+    data: MismatchDataParams,
+    probe: ProbeParams,
 ) -> tuple[pd.DataFrame, str, Figure, Figure]:
     """The table (rows: pretraining set T_k, columns: target T_j; test accuracy of the linear
-    probe, mean ± sd over seeds) as CSV, Markdown with the findings, each model's own-task
-    accuracy (``pretrain_metrics``) and the input normalisation of ``training``, a heatmap and
-    Figure 4."""
+    probe, mean ± sd over seeds, each cell beside the paper's Figure 4) as CSV, Markdown with the
+    findings, each model's own-task accuracy (``pretrain_metrics``), the input normalisation of
+    ``training`` and how far the run's size (``data``, ``training``, ``probe``) is from the
+    paper's, a heatmap and Figure 4."""
     names = sorted(
         pretrain_metrics["model"].unique(), key=lambda name: int(name.removeprefix("t"))
     )  # t1 .. t<n>
@@ -87,6 +93,9 @@ def accuracy_table(
         frame.index.name, frame.columns.name = "pretraining set", "target"
     n_seeds = int(acc["seed"].nunique())
     half = sd * ci95_factor(n_seeds)
+    # the paper's top-left block T1..T<n> (it has 8 sets: none beyond)
+    theirs = paper.FIGURE4.means(100).reindex(index=labels, columns=labels)
+    hidden = paper.FIGURE4.approximate().reindex(index=labels, columns=labels, fill_value=False)
     csv = long_table(mean, sd, "test_acc").merge(
         half.stack().rename("test_acc_ci95").reset_index(), on=["pretraining set", "target"]
     )
@@ -105,12 +114,29 @@ def accuracy_table(
         f"{n_seeds} seed(s); the diagonal is the exact match, above it the pretraining set misses "
         "some of the target's types, below it it has extra ones. "
         f"{normalisation_note(training.normalisation)}\n\n"
-        + markdown_table(mean, sd, corner="pretrained on \\ target")
-        + "\nEach model's test accuracy on its own pretraining task (the objects it was trained on): "
-        + ", ".join(
-            f"{m} {own.mean()[m]:.1f}" + (f" ± {own.std()[m]:.1f}" if n_seeds > 1 else "")
-            for m in labels
+        "In brackets: the paper's Figure 4 (%, ResNet-18, 10 seeds, read from its plot to about "
+        "±1 point; ~100: the line is hidden under others at the top"
+        + (f"; its top-left {len(labels)} x {len(labels)} block" if len(labels) < 8 else "")
+        + ("; it has 8 sets, none beyond T8" if len(labels) > 8 else "")
+        + "; `experiments/paper_reference.py` says where its numbers come from).\n\n"
+        + paper.size_line(
+            paper.MISMATCH_SIZES,
+            {
+                "seeds": n_seeds,
+                "n_types": len(labels),
+                "n_train": data.pretraining.n_train,
+                "target_n_train": data.target.n_train,
+                **paper.recipe_size(training, probe),
+            },
         )
+        + "\n"
+        + markdown_table(
+            paper.beside(mean, sd, theirs, "{:.1f}", "{:.0f}", approx=hidden),
+            fmt="{}",
+            corner="pretrained on \\ target",
+        )
+        + "\nEach model's test accuracy on its own pretraining task (the objects it was trained on): "
+        + ", ".join(f"{m} {mean_sd_text(own.mean()[m], own.std()[m])}" for m in labels)
         + ".\n\n"
         + findings(per_seed, own.mean().reindex(labels))
         + "\nFigure 4 (`figure4.png`) draws the columns of the table against k with 95% intervals "
@@ -131,19 +157,22 @@ def accuracy_table(
         mean.to_numpy(),
         labels,
         labels,
-        f"Linear-probe test accuracy (%), mean ± sd over {n_seeds} seed(s)",
+        f"Linear-probe test accuracy (%), mean ± sd over {n_seeds} seed(s); "
+        "(paper x): the paper's Figure 4",
         errors=sd.to_numpy(),
         xlabel="target T_j",
         ylabel="pretraining set T_k",
         vmin=0,
         vmax=100,
     )
-    return csv, md, heat, figure4(mean, half, n_seeds)
+    paper.annotate_cells(heat.axes[0], theirs, "{:.0f}", approx=hidden)
+    return csv, md, heat, figure4(mean, half, n_seeds, theirs)
 
 
-def figure4(mean: pd.DataFrame, half: pd.DataFrame, n_seeds: int) -> Figure:
+def figure4(mean: pd.DataFrame, half: pd.DataFrame, n_seeds: int, theirs: pd.DataFrame) -> Figure:
     """Figure 4: accuracy on each target T_j against the pretraining set T_k, one curve per target
-    with its 95% intervals (error bars, shifted apart a little), the exact match k = j starred."""
+    with its 95% intervals (error bars, shifted apart a little), the exact match k = j starred;
+    the paper's curves (``theirs``, same table shape) dashed in the same colours."""
     import matplotlib.pyplot as plt
 
     n = len(mean.index)
@@ -159,8 +188,12 @@ def figure4(mean: pd.DataFrame, half: pd.DataFrame, n_seeds: int) -> Figure:
         )
         ax.plot(x[j], y[j], marker="*", markersize=14, color=line.lines[0].get_color())
         line.set_label(f"target {target}")
+        ax.plot(k, theirs[target], ls="--", lw=1, alpha=0.6, color=line.lines[0].get_color())
     interval = f"95% intervals over {n_seeds} seeds" if n_seeds > 1 else "one seed, no interval"
-    ax.set_title(f"Transfer to T_j from pretraining on T_k ({interval}; star: k = j)", fontsize=10)
+    ax.set_title(
+        f"Transfer to T_j from pretraining on T_k ({interval}; star: k = j; dashed: the paper's)",
+        fontsize=10,
+    )
     ax.set_xlabel("pretraining set T_k (the first k types)")
     ax.set_ylabel("linear-probe test accuracy on T_j (%)")
     ax.set_xticks(k, list(mean.index))

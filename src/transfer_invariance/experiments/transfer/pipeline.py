@@ -144,7 +144,14 @@ def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
                 ),
                 node(
                     report.table2,
-                    ["sensitivity", "pretraining_csv", "params:grid", "params:training"],
+                    [
+                        "sensitivity",
+                        "pretraining_csv",
+                        "params:grid",
+                        "params:training",
+                        "params:data",
+                        "params:invariance",
+                    ],
                     ["table2_csv", "table2_md", "table2_figure", "sensitivity_csv"],
                     name="table2",
                 ),
@@ -164,6 +171,6 @@ def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
     tables = under_namespace(
         reporting,
         "transfer.report",
-        parameters=blocks("transfer", "grid", "training"),
+        parameters=blocks("transfer", "grid", "training", "data", "invariance"),
     )
     return _shared(grid) + models + tables

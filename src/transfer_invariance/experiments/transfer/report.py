@@ -22,8 +22,15 @@ from transfer_invariance.core.reporting import (
     mean_sd,
     normalisation_note,
 )
-from transfer_invariance.experiments.transfer.params import FAMILIES, KINDS, REFERENCE, GridParams
-from transfer_invariance.pipelines.params import TrainingParams
+from transfer_invariance.experiments import paper_reference as paper
+from transfer_invariance.experiments.transfer.params import (
+    FAMILIES,
+    KINDS,
+    REFERENCE,
+    GridParams,
+    TransferDataParams,
+)
+from transfer_invariance.pipelines.params import InvarianceParams, TrainingParams
 
 RELATIONS = ("Same", "Other", "None")
 FAMILY_NAMES = {"images": "Image", "random": "Random"}
@@ -95,24 +102,48 @@ def pretraining_accuracy(pretrain_metrics: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def paper_table2(family: str, kinds: list[str]) -> pd.DataFrame:
+    """The paper's Table 2 rows of ``family`` under our column names of ``kinds`` (a stand-in
+    such as ``scenes`` gets the column of the data set it stands in for)."""
+    theirs = paper.TABLE2.means().loc[family]
+    return pd.DataFrame(
+        {
+            KIND_NAMES[k]: theirs[paper.TABLE2_STAND_IN.get(k, k)]
+            if paper.TABLE2_STAND_IN.get(k, k) in theirs
+            else np.nan
+            for k in kinds
+        },
+        index=theirs.index,
+    )
+
+
 def table2(
     sensitivity: pd.DataFrame,
     pretraining: pd.DataFrame,
     grid: GridParams,
     training: TrainingParams,
+    data: TransferDataParams,
+    invariance: InvarianceParams,
 ) -> tuple[pd.DataFrame, str, Figure, pd.DataFrame]:
-    """Table 2 (mean ± sd over seeds), its bar chart, the findings in words (and the input
-    normalisation of ``training``), and every sensitivity per model, type, kind of data and seed
-    (``sensitivity.csv``)."""
-    data = tidy(sensitivity)
-    rel = relations(data, grid.types)
+    """Table 2 (mean ± sd over seeds, each cell beside the paper's), its bar chart, the findings
+    in words (and the input normalisation of ``training``), how far the run's size is from the
+    paper's, and every sensitivity per model, type, kind of data and seed (``sensitivity.csv``)."""
+    tidy_table = tidy(sensitivity)
+    rel = relations(tidy_table, grid.types)
     columns = [*KINDS, *grid.real_world]
     names = [KIND_NAMES[k] for k in columns]
     means, sds = {}, {}
     for family in FAMILIES:
         part = rel[rel["family"] == family].assign(kind=lambda d: d["kind"].map(KIND_NAMES))
         means[family], sds[family] = mean_sd(part, "relation", "kind", VALUE, RELATIONS, names)
-    n_seeds = data["seed"].nunique()
+    n_seeds = tidy_table["seed"].nunique()
+    theirs = {f: paper_table2(f, columns) for f in FAMILIES}
+    stood_for = {
+        KIND_NAMES[k]: KIND_NAMES[paper.TABLE2_STAND_IN[k]]
+        for k in grid.real_world
+        if k in paper.TABLE2_STAND_IN
+    }
+    stand_ins = [f"beside {k}: the paper's {v} value" for k, v in stood_for.items()]
     csv = pd.concat(
         [
             long_table(means[f], sds[f], "sensitivity").assign(family=FAMILY_NAMES[f])
@@ -128,17 +159,48 @@ def table2(
         "without transformations. Each averaged over the types t = "
         f"{', '.join(grid.types)}; mean ± sd over {n_seeds} seed(s). "
         f"{normalisation_note(training.normalisation)}\n\n"
+        "In brackets: the paper's Table 2 (all 18 types, ResNet-18, 10 seeds; its sd over seeds is "
+        f"{paper.TABLE2.sds().min().min():.2f} to {paper.TABLE2.sds().max().max():.2f}"
+        + "".join(f"; {line}" for line in stand_ins)
+        + "; `experiments/paper_reference.py` says where its numbers come from).\n\n"
+        + paper.size_line(
+            paper.TRANSFER_SIZES,
+            {
+                "seeds": n_seeds,
+                "types": len(grid.types),
+                "real_world": ", ".join(
+                    "scene stand-in" if r == "scenes" else KIND_NAMES[r] for r in grid.real_world
+                ),
+                "n_train": data.n_train,
+                "n_pairs": data.n_pairs,
+                "n_random_pairs": invariance.n_random_pairs,
+                **paper.recipe_size(training),
+            },
+        )
+        + "\n"
         + "".join(
             f"**{FAMILY_NAMES[f]} models** (pretrained on "
             f"{'objects' if f == 'images' else 'random patterns'})\n\n"
-            + markdown_table(means[f], sds[f], "{:.3f}", corner="relation \\ data")
+            + markdown_table(
+                paper.beside(
+                    means[f],
+                    sds[f],
+                    theirs[f],
+                    "{:.3f}",
+                    "{:.2f}",
+                    labels={k: f"paper {v}" for k, v in stood_for.items()},
+                ),
+                fmt="{}",
+                corner="relation \\ data",
+            )
             + "\n"
             for f in FAMILIES
         )
-        + findings(means, sds, data, grid.types)
+        + findings(means, sds, tidy_table, grid.types)
         + _accuracy_table(pretraining, grid)
     )
-    return csv, md, _bars(means, sds, n_seeds), data
+    legend = "paper" + "".join(f" ({v} at {k})" for k, v in stood_for.items())
+    return csv, md, _bars(means, sds, theirs, legend, n_seeds), tidy_table
 
 
 def _accuracy_table(pretraining: pd.DataFrame, grid: GridParams) -> str:
@@ -156,7 +218,15 @@ def _accuracy_table(pretraining: pd.DataFrame, grid: GridParams) -> str:
     )
 
 
-def _bars(means: dict[str, pd.DataFrame], sds: dict[str, pd.DataFrame], n_seeds: int) -> Figure:
+def _bars(
+    means: dict[str, pd.DataFrame],
+    sds: dict[str, pd.DataFrame],
+    theirs: dict[str, pd.DataFrame],
+    legend: str,
+    n_seeds: int,
+) -> Figure:
+    """Table 2 as bars per family (mean ± sd over seeds), the paper's values (``theirs``) as
+    black marks named ``legend``."""
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(FAMILIES), figsize=(13, 4.2), sharey=True)
@@ -172,11 +242,20 @@ def _bars(means: dict[str, pd.DataFrame], sds: dict[str, pd.DataFrame], n_seeds:
                 capsize=3,
                 label=relation,
             )
+            paper.mark_paper(
+                ax,
+                x + (k - 1) * 0.27,
+                theirs[family].loc[relation, list(mean.columns)].to_numpy(),
+                label=legend if k == 0 else "_nolegend_",
+            )
         ax.set_xticks(x, mean.columns, rotation=15)
         ax.set_title(f"{FAMILY_NAMES[family]} models", fontsize=10)
         ax.set_ylabel("L2 sensitivity (lower = more invariant)")
         ax.legend(fontsize=8)
-    fig.suptitle(f"Table 2: invariance transfer, mean ± sd over {n_seeds} seed(s)", fontsize=11)
+    fig.suptitle(
+        f"Table 2: invariance transfer, mean ± sd over {n_seeds} seed(s); black: the paper's",
+        fontsize=11,
+    )
     fig.tight_layout()
     return fig
 
