@@ -231,8 +231,20 @@ def _table1(seeds: range, training: TrainingParams, data: HarmDataParams, probe:
             for s in seeds
         ]
     )
+    pretrain_metrics = pd.DataFrame(
+        [{"model": m, "seed": s, "test_acc": 0.9 - 0.1 * s} for m in CONDITIONS for s in seeds]
+    )
     objects = pd.DataFrame([{"seed": s, "object": "cat"} for s in seeds])
-    return table1(probe_metrics, sensitivity, objects, training, data, probe, InvarianceParams())
+    return table1(
+        probe_metrics,
+        sensitivity,
+        pretrain_metrics,
+        objects,
+        training,
+        data,
+        probe,
+        InvarianceParams(),
+    )
 
 
 def test_table1_shows_the_papers_values_and_the_reduced_size():
@@ -244,6 +256,8 @@ def test_table1_shows_the_papers_values_and_the_reduced_size():
     reduced = next(line for line in md.splitlines() if line.startswith("**Reduced size**"))
     assert "2 seeds (paper 10)" in reduced and "C = scene stand-in (paper CIFAR-10)" in reduced
     assert "4 epochs (paper 50)" in reduced and "width 0.25 (paper 1.0)" in reduced
+    own_task = "Each model's test accuracy on its own pretraining task (%): C/C 85.0 ± 7.1, C+O/C"
+    assert own_task in md
     cells = [t.get_text() for t in fig.axes[0].texts]
     assert "(paper 15)" in cells and len(cells) == 2 * 16  # ours and the paper's per cell
 
@@ -260,4 +274,5 @@ def test_table1_with_one_seed_shows_values_alone_and_at_the_papers_size_says_so(
     assert "Reduced size" not in md
     _, md, _ = _table1(range(1), *paper_size)
     assert "| C+O/C | 50.0 (paper 98) |" in md and "1 seed (paper 10)" in md
+    assert "own pretraining task (%): C/C 90.0, C+O/C 90.0" in md
     assert "± 0.0" not in md and "± nan" not in md

@@ -217,6 +217,26 @@ def mean_sd_text(mean: float, sd: float | None, fmt: str = "{:.1f}", sep: str = 
     return fmt.format(mean) + sep + fmt.format(sd)
 
 
+def own_task_accuracy(
+    pretrain_metrics: pd.DataFrame, names: Mapping[str, str] | None = None
+) -> pd.DataFrame:
+    """Each model's test accuracy (%) on its own pretraining task, mean and sd over seeds (columns
+    ``mean``, ``sd``; sd NaN with one seed), from the pretrain stage's metrics collected with a
+    ``model`` column; ``names`` relabels the models and orders the rows."""
+    acc = pretrain_metrics.assign(acc=100 * pretrain_metrics["test_acc"])
+    table = acc.groupby("model")["acc"].agg(["mean", "std"]).rename(columns={"std": "sd"})
+    if names is not None:
+        table = table.reindex(list(names)).rename(index=dict(names))
+    return table
+
+
+def own_task_line(table: pd.DataFrame) -> str:
+    """One sentence of each model's own-task accuracy (``own_task_accuracy``): a finding on a
+    model that did not learn its task is not the paper's finding."""
+    cells = ", ".join(f"{m} {mean_sd_text(r['mean'], r['sd'])}" for m, r in table.iterrows())
+    return f"Each model's test accuracy on its own pretraining task (%): {cells}."
+
+
 def _metric_part(value: object) -> str:
     """One level of an MLflow metric name: MLflow allows letters, digits and ``_-. :/``."""
     text = str(value).replace("+", "").replace("/", "-")

@@ -147,6 +147,7 @@ def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
     reporting = (
         collect({c: f"harm.{c}.probe_metrics" for c in CONDITIONS}, "probe_metrics")
         + collect({c: f"harm.{c}.sensitivity" for c in CONDITIONS}, "sensitivity")
+        + collect({c: f"harm.{c}.pretrain_metrics" for c in CONDITIONS}, "pretrain_metrics")
         + Pipeline(
             [
                 node(
@@ -154,6 +155,7 @@ def create_pipeline(parameters: Mapping[str, Any]) -> Pipeline:
                     [
                         "probe_metrics",
                         "sensitivity",
+                        "pretrain_metrics",
                         "objects_csv",
                         "params:training",
                         "params:data",

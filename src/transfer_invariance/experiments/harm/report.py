@@ -20,6 +20,8 @@ from transfer_invariance.core.reporting import (
     markdown_table,
     mean_sd,
     normalisation_note,
+    own_task_accuracy,
+    own_task_line,
 )
 from transfer_invariance.experiments import paper_reference as paper
 from transfer_invariance.experiments.harm.params import (
@@ -101,6 +103,7 @@ def plot_relevance(metrics: pd.DataFrame) -> tuple[Figure, str]:
 def table1(
     probe_metrics: pd.DataFrame,
     sensitivity: pd.DataFrame,
+    pretrain_metrics: pd.DataFrame,
     objects: pd.DataFrame,
     training: TrainingParams,
     data: HarmDataParams,
@@ -108,7 +111,8 @@ def table1(
     invariance: InvarianceParams,
 ) -> tuple[pd.DataFrame, str, Figure]:
     """Table 1: the 4x4 probe accuracies and the sensitivities to C and O, each beside the
-    paper's, with the findings in words, the objects each seed drew, the input normalisation of
+    paper's, each model's own-task accuracy (``pretrain_metrics``), the findings in words, the
+    objects each seed drew, the input normalisation of
     ``training`` and how far the run's size (``data``, ``training``, ``probe``, ``invariance``)
     is from the paper's."""
     names = [CONDITION_NAMES[c] for c in CONDITIONS]
@@ -170,6 +174,8 @@ def table1(
         + "Sensitivities come from the test pairs of each seed; the score is precise to about ±3% of its"
         " value with 500 pairs and ±0.8% with 10,000 (measured over pair choices and random reference"
         " pairs), so values slightly above 1 are sampling noise: as different as unrelated inputs.\n\n"
+        + own_task_line(own_task_accuracy(pretrain_metrics, CONDITION_NAMES))
+        + "\n\n"
         + findings(acc_mean, sens_mean, acc_sd, sens_sd, n_seeds)
         + "\nObjects O (drawn per seed from all base objects): "
         + "; ".join(

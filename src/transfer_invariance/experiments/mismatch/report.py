@@ -22,8 +22,9 @@ from transfer_invariance.core.reporting import (
     long_table,
     markdown_table,
     mean_sd,
-    mean_sd_text,
     normalisation_note,
+    own_task_accuracy,
+    own_task_line,
     verdict,
 )
 from transfer_invariance.experiments import paper_reference as paper
@@ -100,9 +101,7 @@ def accuracy_table(
         half.stack().rename("test_acc_ci95").reset_index(), on=["pretraining set", "target"]
     )
     csv.insert(2, "n_seeds", n_seeds)
-    own = pretrain_metrics.assign(
-        model=pretrain_metrics["model"].map(_label), acc=100 * pretrain_metrics["test_acc"]
-    ).groupby("model")["acc"]
+    own = own_task_accuracy(pretrain_metrics, {n: _label(n) for n in names})
     per_seed = {
         s: group.pivot(index="model", columns="target", values="test_acc").loc[labels, labels]
         for s, group in acc.groupby("seed")
@@ -135,10 +134,10 @@ def accuracy_table(
             fmt="{}",
             corner="pretrained on \\ target",
         )
-        + "\nEach model's test accuracy on its own pretraining task (the objects it was trained on): "
-        + ", ".join(f"{m} {mean_sd_text(own.mean()[m], own.std()[m])}" for m in labels)
-        + ".\n\n"
-        + findings(per_seed, own.mean().reindex(labels))
+        + "\n"
+        + own_task_line(own)
+        + "\n\n"
+        + findings(per_seed, own["mean"])
         + "\nFigure 4 (`figure4.png`) draws the columns of the table against k with 95% intervals "
         + (
             f"(Student's t over {n_seeds} seeds: ± {ci95_factor(n_seeds):.1f} sd)"
