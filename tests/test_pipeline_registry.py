@@ -22,7 +22,7 @@ from transfer_invariance.errors import MissingInputError, ParameterError
 
 STAGES = {"generate_data", "pretrain", "probe", "finetune", "measure_invariance", "report"}
 STUDY = STAGES | {"study", "__default__"}
-OTHERS = {"harm", "transfer", "mismatch"}
+OTHERS = {"harm", "transfer", "mismatch", "profile"}
 # a block no version of the importance experiment accepts, whichever key shapes its grid
 BROKEN_IMPORTANCE = {"grid": 3, "reference": 3}
 
