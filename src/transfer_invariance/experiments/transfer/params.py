@@ -84,7 +84,7 @@ class TransferDataParams(Block):
     """
 
     n_objects: PositiveInt = 30
-    n_train: PositiveInt = 800
+    n_train: PositiveInt = 4000
     n_val: PositiveInt = 150
     n_test: PositiveInt = 150
     image_size: Annotated[int, Field(ge=8)] = 32
