@@ -83,7 +83,7 @@ def test_transform_draws_are_one_per_category_disjoint_and_seeded():
 
 
 def test_class_relationships_are_the_sets_the_paper_compares():
-    params = ImportanceDataParams()
+    params = ImportanceDataParams(n_target_objects=30, n_other_objects=30, subset_size=10)
     names = len(bi.list_object_files())
 
     def objects(relationship: str, seed: int) -> set[int]:

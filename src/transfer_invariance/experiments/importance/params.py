@@ -74,13 +74,13 @@ class ImportanceDataParams(Block):
     ``disjoint`` (the other objects) or ``superset`` (target and other objects).
     """
 
-    n_target_objects: Annotated[int, Field(ge=2)] = 30
-    n_other_objects: Annotated[int, Field(ge=2)] = 30
-    subset_size: Annotated[int, Field(ge=2)] = 10
+    n_target_objects: Annotated[int, Field(ge=2)] = 10
+    n_other_objects: Annotated[int, Field(ge=2)] = 10
+    subset_size: Annotated[int, Field(ge=2)] = 5
     exclude: list[str] = []
     image_size: Annotated[int, Field(ge=8)] = 32
-    n_val: PositiveInt = 500
-    n_test: PositiveInt = 1000
+    n_val: PositiveInt = 300
+    n_test: PositiveInt = 500
     target_n_train: PositiveInt = 2000
 
     @model_validator(mode="after")
