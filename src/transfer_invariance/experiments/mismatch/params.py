@@ -23,7 +23,7 @@ class GridParams(Block):
     """
 
     n_types: Annotated[int, Field(ge=2)] = 8
-    exclude: list[str] = []
+    exclude: list[str] = ["erasing", "noise", "pixelate", "elastic"]
 
     @model_validator(mode="after")
     def _enough_types(self) -> GridParams:
@@ -76,9 +76,9 @@ class MismatchDataParams(Block):
     with one more transformation applied, and a target is a fresh sample of its set.
     """
 
-    n_objects: PositiveInt = 30
+    n_objects: PositiveInt = 10
     target_objects: Literal["same", "disjoint"] = "same"
-    pretraining: SplitSizes = SplitSizes(n_train=2000, n_val=300, n_test=300)
+    pretraining: SplitSizes = SplitSizes(n_train=6000, n_val=300, n_test=300)
     target: SplitSizes = SplitSizes(n_train=400, n_val=100, n_test=300)
     image_size: Annotated[int, Field(ge=8)] = DatasetSpec.image_size
     n_backgrounds: PositiveInt = DatasetSpec.n_backgrounds
