@@ -81,6 +81,7 @@ def test_every_dataset_and_model_is_a_namespace_of_its_stage(registered):
         "importance",
         "transfer",
         "mismatch",
+        "profile",
         "__default__",
     } == set(pipelines)
     names = {n.name for n in pipelines["study"].nodes}
