@@ -29,6 +29,19 @@ SOURCE_OF_KIND = {
 }
 RealWorld = Literal["scenes", "cifar10", "cifar100"]
 
+# names in the reports
+RELATIONS = ("Same", "Other", "None")
+FAMILY_NAMES = {"images": "Image", "random": "Random"}
+KIND_NAMES = {
+    "in_distribution": "In-distribution",
+    "mild_ood": "Mild OOD",
+    "strong_ood": "Strong OOD",
+    "scenes": "Scenes (CIFAR stand-in)",
+    "cifar10": "CIFAR-10",
+    "cifar100": "CIFAR-100",
+}
+VALUE = "sensitivity_l2"
+
 
 class GridParams(Block):
     """What is trained and measured (read when the pipelines are registered: it shapes the DAG).
