@@ -370,8 +370,9 @@ def test_importance_a_missing_seed_or_one_seed_is_not_measured():
     assert "**not measured**" in _finding(text, "a") and "one seed" in _finding(text, "b")
 
 
-def test_finetune_c_holds_only_when_the_gap_narrows_and_stays_open():
-    def tables(tuned_gap: float) -> dict[str, pd.DataFrame]:
+def test_finetune_c_holds_only_when_the_small_data_gap_stays_open_and_shrinks_with_data():
+    def tables(small: float, large: float) -> dict[str, pd.DataFrame]:
+        """Fine-tuned gaps of ``small`` (n = 20) and ``large`` (n = 100), accuracy fractions."""
         out = {}
         for inv, offset in (("same", 1.0), ("different", 0.0)):
             out[inv] = pd.DataFrame(
@@ -380,20 +381,23 @@ def test_finetune_c_holds_only_when_the_gap_narrows_and_stays_open():
                         "n_samples": n,
                         "seed": s,
                         "probe_test_acc": 0.5 + 0.2 * offset + 0.01 * s,
-                        "test_acc": 0.7 + tuned_gap * offset + 0.002 * s,
+                        "test_acc": 0.7 + gap * offset + 0.002 * s,
                     }  # fmt: skip
-                    for n in (20, 100)
+                    for n, gap in ((20, small), (100, large))
                     for s in (0, 1, 2)
                 ]
             )
         return out
 
-    def verdict(tuned_gap: float) -> str:
-        return report_finetune.finetune_report(**tables(tuned_gap))[2].splitlines()[-1]
+    def verdict(small: float, large: float) -> str:
+        return report_finetune.finetune_report(**tables(small, large))[2].splitlines()[-1]
 
-    assert verdict(0.1).endswith("**holds**.")  # 20 points -> 10 points
-    assert "**does not hold**" in verdict(0.0)  # the gap closes
-    assert "**does not hold**" in verdict(0.3)  # the gap widens
+    assert verdict(0.1, 0.02).endswith("**holds**.")  # 10 points, then 2
+    assert "**does not hold**" in verdict(0.0, 0.0)  # closed already with little data
+    assert "**does not hold**" in verdict(0.1, 0.2)  # more data widens the gap
+    one_size = {inv: t[t["n_samples"] == 20] for inv, t in tables(0.1, 0.02).items()}
+    last = report_finetune.finetune_report(**one_size)[2].splitlines()[-1]
+    assert "needs two fine-tuning sizes" in last and "**not measured**" in last
 
 
 def _tables(seeds: tuple, dataset: str | None = None) -> tuple:

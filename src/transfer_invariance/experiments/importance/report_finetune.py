@@ -8,7 +8,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from transfer_invariance.core.reporting import (
+    NOT_MEASURED,
     VERDICT_RULE,
+    Verdict,
     combine,
     markdown_table,
     mean_sd,
@@ -20,7 +22,9 @@ from transfer_invariance.experiments.importance.params import INVARIANCES
 
 def finetune_report(**by_invariance: pd.DataFrame) -> tuple[pd.DataFrame, Figure, str]:
     """Appendix C.2: accuracy after the starting probe and after full fine-tuning on small target
-    sets, same vs different invariances, and finding (c)."""
+    sets, same vs different invariances, and finding (c) as the appendix states it: after
+    fine-tuning on the fewest samples the same-invariance model is still better (paired gap > 0),
+    and the gap is smaller after fine-tuning on the most samples (paired difference > 0)."""
     import matplotlib.pyplot as plt
 
     rows = []
@@ -58,29 +62,38 @@ def finetune_report(**by_invariance: pd.DataFrame) -> tuple[pd.DataFrame, Figure
         metrics[metrics["stage"] == "linear probe"], "acc", ["n_samples"]
     )
     tuned_gaps = paired_differences(metrics[metrics["stage"] == "fine-tuned"], "acc", ["n_samples"])
-    lines, sizes_verdicts = [], {}
-    for n in sizes:
-        gap_p, gap_f = probe_gaps[(n,)], tuned_gaps[(n,)]
-        parts = {
-            "narrowed": paired_verdict(gap_p - gap_f, f"n = {n}, narrowing,"),
-            "not closed": paired_verdict(gap_f, f"n = {n}, remaining gap,"),
-        }
-        sizes_verdicts[f"n = {n}"] = v = combine(parts)
-        lines.append(
-            f"n = {n}: gap {shown(gap_p)} after the probe, {shown(gap_f)} after fine-tuning "
-            f"(paired by seed; narrowed: {parts['narrowed'].margin()}; remaining gap: "
-            f"{parts['not closed'].margin()}): {v}"
+    lines = [
+        f"n = {n}: gap {shown(probe_gaps[(n,)])} after the probe, {shown(tuned_gaps[(n,)])} after "
+        "fine-tuning (same minus different, paired by seed)"
+        for n in sizes
+    ]
+    fewest, most = tuned_gaps[(sizes[0],)], tuned_gaps[(sizes[-1],)]
+    parts = {f"n = {sizes[0]}, remaining gap": paired_verdict(fewest, f"n = {sizes[0]},")}
+    if len(sizes) > 1:
+        parts[f"n = {sizes[0]} vs {sizes[-1]}, shrinking gap"] = paired_verdict(
+            fewest - most, f"n = {sizes[0]} minus n = {sizes[-1]},"
         )
+    else:
+        parts["shrinking gap"] = Verdict(NOT_MEASURED, reason="needs two fine-tuning sizes")
+    v_c = combine(parts)
+    checks = "; ".join(
+        f"{name}: {v.margin() if v.state != NOT_MEASURED else v.reason}"
+        for name, v in parts.items()
+    )
     md = (
         "## Appendix C.2: full fine-tuning from the linear probe\n\n"
         f"Target test accuracy (%), mean ± sd over {n_seeds} seed(s); each size's probe and "
         "fine-tuning see only that many target samples.\n\n"
         + markdown_table(mean, sd, corner="stage \\ pretraining")
-        + "\n### Finding (c): fine-tuning narrows but does not close the gap on small target sets\n\n"
+        + "\n### Finding (c): with little fine-tuning data the right invariances still win; "
+        "with more data the gap diminishes\n\n"
         + VERDICT_RULE
         + "\n\n"
         + "\n".join(f"- {line}" for line in lines)
-        + f"\n\n(c) at every size: {combine(sizes_verdicts)}.\n"
+        + "\n\n(c) After full fine-tuning on the fewest target samples the same-invariance model "
+        "still transfers better, and the gap shrinks when the fine-tuning set grows (Appendix C.2: "
+        '"in the high-data setting the difference diminishes") '
+        f"({checks}): {v_c}.\n"
     )
     csv = (
         metrics.groupby(["stage", "n_samples", "invariance"])["acc"]

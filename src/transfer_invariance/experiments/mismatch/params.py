@@ -78,7 +78,7 @@ class MismatchDataParams(Block):
 
     n_objects: PositiveInt = 10
     target_objects: Literal["same", "disjoint"] = "same"
-    pretraining: SplitSizes = SplitSizes(n_train=6000, n_val=300, n_test=300)
+    pretraining: SplitSizes = SplitSizes(n_train=16000, n_val=300, n_test=300)
     target: SplitSizes = SplitSizes(n_train=400, n_val=100, n_test=300)
     image_size: Annotated[int, Field(ge=8)] = DatasetSpec.image_size
     n_backgrounds: PositiveInt = DatasetSpec.n_backgrounds
