@@ -444,3 +444,20 @@ def test_one_seed_shows_values_alone_and_real_world_grids_have_no_paper_figure_3
     _, _, _, md = _tables((0, 1), dataset="cifar10")
     assert "(paper" not in _row(md, "class relationship") and "Figure 3, Transforms-2D" not in md
     assert "3,000 pretraining images per class (paper 4,500)" in md
+
+
+def test_importance_b_excepts_the_different_models_spread_over_class_relationships():
+    """Section 4.1 calls the different model's class-relationship spread comparable to the gap:
+    a large spread there leaves (b) holding; the same spread within same makes it fail."""
+    metrics = _metrics()
+    metrics.loc[metrics["factor"] == "arch", "factor"] = "classes"
+    wide = (metrics["factor"] == "classes") & (metrics["value"] == "vit")
+    big = metrics.copy()
+    big.loc[wide & (big["invariance"] == "different"), "transfer_acc"] += 30
+    assert _finding(findings.findings(big, report.spreads(big)), "b").endswith("**holds**.")
+    big = metrics.copy()  # same's spread 33 points, the gap still 20
+    same = big["invariance"] == "same"
+    big.loc[wide & same, "transfer_acc"] += 15
+    big.loc[(big["factor"] == "classes") & ~wide & same, "transfer_acc"] -= 15
+    b = _finding(findings.findings(big, report.spreads(big)), "b")
+    assert "**does not hold** (does not hold at class relationship" in b

@@ -81,7 +81,7 @@ class GridParams(Block):
 
     rhos: Annotated[list[Unit], Field(min_length=1)]
     betas: list[Unit] = []
-    seeds: Seeds = [0]
+    seeds: Seeds = [0, 1]
     label_sources: Annotated[list[Literal["c", "o"]], Field(min_length=1)] = ["c"]
 
     def points(self) -> dict[str, ConditionParams]:

@@ -215,7 +215,7 @@ def table1(
     right.set_xticks(x, names)
     right.set_ylabel("L2 sensitivity (0 = invariant)")
     right.set_title("Sensitivity on C+O inputs", fontsize=10)
-    right.legend(fontsize=8)
+    right.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.suptitle(
         f"Harm experiment (Table 1), mean ± sd over {n_seeds} seed(s); "
         "the paper's values in brackets and as black bars",
