@@ -461,3 +461,4 @@ def test_importance_b_excepts_the_different_models_spread_over_class_relationshi
     big.loc[(big["factor"] == "classes") & ~wide & same, "transfer_acc"] -= 15
     b = _finding(findings.findings(big, report.spreads(big)), "b")
     assert "**does not hold** (does not hold at class relationship" in b
+    assert "the paper's 5)" in findings.findings(big, report.spreads(big))

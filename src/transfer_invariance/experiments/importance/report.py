@@ -292,7 +292,7 @@ def _tables(
     cells = paper.beside(s_mean, s_sd, theirs, "{:.1f}", "{:.0f}")
     cells.index = [FACTOR_NAMES[f] for f in cells.index]
     md += markdown_table(cells, fmt="{}", corner="factor") + "\n"
-    md += findings(metrics, spread)
+    md += findings(metrics, spread, explain=dataset is None)
     if dataset is None:
         md += (
             "\nReal-world data (the transformations as augmentations of real images, Appendix C.1): "
