@@ -225,10 +225,6 @@ def table1(
     return csv, md, fig
 
 
-def _paper_sens(model: str, column: str) -> str:
-    return f"{paper.TABLE1.means().loc[model, column]:.2f}"
-
-
 def findings(
     acc: pd.DataFrame,
     sens: pd.DataFrame,
@@ -257,8 +253,9 @@ def findings(
     f2 = combine({"probe accuracy for C": f2_acc, "sensitivity to C": f2_sens})
     own = {"C/C": sc, "C+O/C": sc, "C+O/O": so, "O/O": so}
     other = {sc: so, so: sc}
-    per_model = {m: less(sens, sens_sd, (m, other[own[m]]), (m, own[m])) for m in own}
-    f3 = combine({m: per_model[m] for m in F3_MODELS})
+    per_model = {m: less(sens, sens_sd, (m, other[own[m]]), (m, own[m])) for m in F3_MODELS}
+    f3 = combine(per_model)
+    theirs = paper.TABLE1.means()
     lines = [
         "1. A model pretrained on C+O to predict C is worse at predicting O on C+O after probing than a model pretrained on C alone "
         f"({shown(acc, ('C+O/C', 'C+O/O'), ('C/C', 'C+O/O'), f1_acc, pct)}), and its representation is less sensitive to O "
@@ -275,8 +272,8 @@ def findings(
         + f": {f3}.",
         "\n   Not part of the paper's finding, for context (paper's values in brackets): "
         + "; ".join(
-            f"{m}: C {sens.loc[m, sc]:.2f} ({_paper_sens(m, sc)}), O {sens.loc[m, so]:.2f} "
-            f"({_paper_sens(m, so)})"
+            f"{m}: C {sens.loc[m, sc]:.2f} ({theirs.loc[m, sc]:.2f}), O {sens.loc[m, so]:.2f} "
+            f"({theirs.loc[m, so]:.2f})"
             for m in own
             if m not in F3_MODELS
         )
