@@ -12,6 +12,7 @@ from a file; ``random_init_state_dict`` makes a seeded random initialisation for
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -153,11 +154,13 @@ def check_input_size(model: LayerRepresentation, image_size: int) -> int:
     return int(out.shape[1])
 
 
-def torchvision_architectures() -> list[str]:
-    """The names of torchvision's classification architectures (``torchvision.models``)."""
+@functools.cache
+def torchvision_architectures() -> tuple[str, ...]:
+    """The names of torchvision's classification architectures (``torchvision.models``); read
+    once per process (it imports torchvision, which parameter validation calls repeatedly)."""
     import torchvision
 
-    return sorted(torchvision.models.list_models(module=torchvision.models))
+    return tuple(sorted(torchvision.models.list_models(module=torchvision.models)))
 
 
 def check_architecture(arch: str) -> None:

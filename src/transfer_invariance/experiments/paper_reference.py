@@ -22,6 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Final
 
 import numpy as np
@@ -74,15 +75,28 @@ class PaperTable:
         index = [", ".join(r) if isinstance(r, tuple) else r for r in self.rows]
         return pd.DataFrame(self._split(), index=index, columns=list(self.columns))
 
-    def _part(self, name: str) -> pd.DataFrame:
-        """One group of ``_CELL`` (``mean``, ``sd``, ``open``) of every cell, None where absent."""
+    @cached_property
+    def _parts(self) -> dict[str, pd.DataFrame]:
+        """Every group of ``_CELL`` (``mean``, ``sd``, ``open``) of every cell, None where
+        absent: the cells parsed once per table."""
         index = (
             pd.MultiIndex.from_tuples(self.rows)
             if isinstance(self.rows[0], tuple)
             else pd.Index(self.rows)
         )
-        parts = [[_group(c, name) for c in row] for row in self._split()]
-        return pd.DataFrame(parts, index=index, columns=list(self.columns))
+        cells = self._split()
+        return {
+            name: pd.DataFrame(
+                [[_group(c, name) for c in row] for row in cells],
+                index=index,
+                columns=list(self.columns),
+            )
+            for name in ("mean", "sd", "open")
+        }
+
+    def _part(self, name: str) -> pd.DataFrame:
+        """One group of every cell (a copy: callers may change it)."""
+        return self._parts[name].copy()
 
     def means(self, scale: float = 1.0) -> pd.DataFrame:
         """The means (times ``scale``: 100 for accuracies in %)."""
@@ -216,16 +230,10 @@ IMPORTANCE_SIZES: Final = {  # conf/paper/parameters_importance.yml
     "batch_size": Size("batch {}", 512),
     "probe_epochs": Size("{} probe epochs", 200),
 }
-_REAL_WORLD = {
-    "seeds": IMPORTANCE_SIZES["seeds"],
-    "n_pretrain_samples": IMPORTANCE_SIZES["n_pretrain_samples"],
-    "n_arch": IMPORTANCE_SIZES["n_arch"],
-    "n_classes": IMPORTANCE_SIZES["n_classes"],
-    "n_probe_samples": IMPORTANCE_SIZES["n_probe_samples"],
-    "epochs": IMPORTANCE_SIZES["epochs"],
-    "width": IMPORTANCE_SIZES["width"],
-    "batch_size": IMPORTANCE_SIZES["batch_size"],
-    "probe_epochs": IMPORTANCE_SIZES["probe_epochs"],
+_REAL_WORLD = {  # the Transforms-2D sizes that real-world grids share
+    k: v
+    for k, v in IMPORTANCE_SIZES.items()
+    if k not in ("pretrain_samples", "probe_samples", "n_test")
 }
 IMPORTANCE_REAL_WORLD_SIZES: Final = {  # conf/paper/parameters_importance.yml, grid.real_world
     "cifar10": {

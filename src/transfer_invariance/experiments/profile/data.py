@@ -23,7 +23,11 @@ from transfer_invariance.experiments.profile.params import (
     GridParams,
     ProfileDataParams,
 )
-from transfer_invariance.experiments.transfer.data import real_world_images, synthetic_pairs
+from transfer_invariance.experiments.transfer.data import (
+    pair_key,
+    real_world_images,
+    synthetic_pairs,
+)
 from transfer_invariance.experiments.transfer.params import SYNTHETIC
 from transfer_invariance.pipelines.params import BaseImagesParams, RenderParams
 
@@ -31,11 +35,6 @@ from transfer_invariance.pipelines.params import BaseImagesParams, RenderParams
 def size_key(image_size: int) -> str:
     """The key of a pair set at one image size: ``size_<s>``."""
     return f"size_{image_size}"
-
-
-def pair_key(kind: str, transformation: str) -> str:
-    """The name of one kind's pair set of one type: ``<kind>__<type>``."""
-    return f"{kind}__{transformation}"
 
 
 def synthetic_kinds(grid: GridParams) -> list[str]:

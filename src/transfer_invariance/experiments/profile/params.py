@@ -26,6 +26,7 @@ from pydantic import Field, NonNegativeInt, PositiveInt, model_validator
 
 from transfer_invariance.core import base_images, networks
 from transfer_invariance.core.cifar import check_cifar_available
+from transfer_invariance.core.real_world import REAL_WORLD_SOURCES
 from transfer_invariance.core.scenes import scene_max_classes
 from transfer_invariance.core.transforms import TRANSFORM_NAMES
 from transfer_invariance.experiments.transfer.params import SYNTHETIC, TransferDataParams
@@ -33,7 +34,7 @@ from transfer_invariance.pipelines.common import seed_key
 from transfer_invariance.pipelines.params import Block, Name, base_images_of
 
 FLOOR = "none"  # identical members: every deterministic model scores 0 (the floor)
-REAL_WORLD = ("scenes", "cifar10", "cifar100")
+REAL_WORLD = REAL_WORLD_SOURCES
 FOLDER = "folder"
 KINDS = (*SYNTHETIC, *REAL_WORLD, FOLDER)
 Kind = Literal[KINDS]  # type: ignore[valid-type]

@@ -205,7 +205,7 @@ def _gap(best: pd.Series, other: pd.Series) -> float:
     return diff / se if se > 0 else (math.inf if diff > 0 else 0.0)
 
 
-def least_sensitive(table: pd.DataFrame, grid: GridParams) -> pd.DataFrame:
+def least_sensitive(table: pd.DataFrame) -> pd.DataFrame:
     """Per kind and transformation: the least sensitive model, the runner-up and the gap between
     them in combined standard errors (``clear`` when more than ``CLEAR_SE``)."""
     rows = []
@@ -243,7 +243,7 @@ def _comparison(table: pd.DataFrame, grid: GridParams) -> list[str]:
     md = ["## Which model is least sensitive to which transformation\n"]
     if len(grid.models) < 2:
         return [*md, "One model: nothing to compare.\n"]
-    best = least_sensitive(table, grid)
+    best = least_sensitive(table)
     md.append(
         f"A model is **clearly** least sensitive when the next model lies more than {CLEAR_SE:g} "
         "combined standard errors above it; otherwise the two are within the pair-sampling "

@@ -95,15 +95,9 @@ def paper_table2(family: str, kinds: list[str]) -> pd.DataFrame:
     """The paper's Table 2 rows of ``family`` under our column names of ``kinds`` (a stand-in
     such as ``scenes`` gets the column of the data set it stands in for)."""
     theirs = paper.TABLE2.means().loc[family]
-    return pd.DataFrame(
-        {
-            KIND_NAMES[k]: theirs[paper.TABLE2_STAND_IN.get(k, k)]
-            if paper.TABLE2_STAND_IN.get(k, k) in theirs
-            else np.nan
-            for k in kinds
-        },
-        index=theirs.index,
-    )
+    out = theirs.reindex(columns=[paper.TABLE2_STAND_IN.get(k, k) for k in kinds])
+    out.columns = [KIND_NAMES[k] for k in kinds]
+    return out
 
 
 def table2(
