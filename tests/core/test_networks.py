@@ -116,7 +116,7 @@ def test_a_missing_or_foreign_weights_file_is_an_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="does not exist"):
         networks.read_state_dict(tmp_path / "none.pth")
     (tmp_path / "text.pth").write_text("not a state dict")
-    with pytest.raises(ValueError, match="cannot be read as a state dict"):
+    with pytest.raises(ValueError, match="weights file .* cannot be read"):
         networks.read_state_dict(tmp_path / "text.pth")
 
 

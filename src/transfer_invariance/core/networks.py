@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from .rng import seeded_global_rng
-from .training import load_model
+from .training import load_model, normalize_images
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -99,8 +99,7 @@ class LayerRepresentation(nn.Module):
             )
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.to(self.mean.device, non_blocking=True)
-        x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+        x = normalize_images(x, self.mean, self.std)
         captured: list[Any] = []
         if self.penultimate:
             hook = self._module.register_forward_pre_hook(
@@ -111,7 +110,7 @@ class LayerRepresentation(nn.Module):
                 lambda _m, _args, out: captured.append(_tensor(out))
             )
         try:
-            self.network((x - self.mean) / self.std)
+            self.network(x)
         finally:
             hook.remove()
         return self._one(captured).flatten(1)
@@ -184,18 +183,23 @@ def random_init_state_dict(arch: str, seed: int) -> dict[str, torch.Tensor]:
     return {k: v.detach().clone() for k, v in network.state_dict().items()}
 
 
+def read_torch_file(path: str | Path, what: str) -> Any:
+    """The content of a ``torch.save`` file, on the CPU, loaded with weights_only=True; a missing
+    or unreadable file is an error naming it as ``what`` (``"checkpoint file"``)."""
+    file = Path(path)
+    if not file.is_file():
+        raise FileNotFoundError(f"{what} '{file}' does not exist")
+    try:
+        return torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as err:  # torch raises many kinds for truncated or foreign files
+        raise ValueError(f"{what} '{file}' cannot be read ({type(err).__name__})") from None
+
+
 def read_state_dict(path: str | Path) -> dict[str, torch.Tensor]:
     """A state dict from a ``torch.save`` file (a bare state dict, or one under ``state_dict`` or
     ``model``; a ``module.`` prefix of DataParallel is removed). Loaded with weights_only=True."""
     file = Path(path)
-    if not file.is_file():
-        raise FileNotFoundError(f"weights file '{file}' does not exist")
-    try:
-        raw = torch.load(file, map_location="cpu", weights_only=True)
-    except Exception as err:  # torch raises many kinds for truncated or foreign files
-        raise ValueError(
-            f"weights file '{file}' cannot be read as a state dict ({type(err).__name__})"
-        ) from None
+    raw = read_torch_file(file, "weights file")
     for key in ("state_dict", "model"):
         if isinstance(raw, Mapping) and isinstance(raw.get(key), Mapping):
             raw = raw[key]

@@ -30,7 +30,7 @@ from .data import (
     resolve_device,
 )
 from .loop import autocast, evaluate, fit, pretrain, torch_threads
-from .model import NormalizedModel, channel_stats, cpu_state_dict, load_model
+from .model import NormalizedModel, channel_stats, cpu_state_dict, load_model, normalize_images
 from .progress import EpochProgress
 
 __all__ = [
@@ -52,6 +52,7 @@ __all__ = [
     "evaluate",
     "fit",
     "load_model",
+    "normalize_images",
     "lr_factor",
     "num_classes_of",
     "pretrain",

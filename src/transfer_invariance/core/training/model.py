@@ -36,6 +36,15 @@ def memory_format(device: torch.device) -> torch.memory_format:
     return torch.channels_last if device.type == "cuda" else torch.contiguous_format
 
 
+def normalize_images(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
+    """uint8 images in 0..255 (or float in [0, 1]) -> float, normalised with per-channel ``mean``
+    and ``std`` ([1, 3, 1, 1] on the [0, 1] scale), on their device, channels_last on a GPU."""
+    x = x.to(mean.device, non_blocking=True)
+    x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+    x = (x - mean) / std
+    return x.contiguous(memory_format=memory_format(x.device))
+
+
 class NormalizedModel(nn.Module):
     """Wraps a classifier so that it takes raw images.
 
@@ -59,10 +68,7 @@ class NormalizedModel(nn.Module):
         return self.model.feature_dim
 
     def normalize(self, x: torch.Tensor) -> torch.Tensor:
-        x = x.to(self.mean.device, non_blocking=True)
-        x = x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
-        x = (x - self.mean) / self.std
-        return x.contiguous(memory_format=memory_format(x.device))
+        return normalize_images(x, self.mean, self.std)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         return self.model.features(self.normalize(x))

@@ -19,8 +19,11 @@ from typing import Any
 import pandas as pd
 import torch
 
-from transfer_invariance.core.invariance import sensitivity_cosine, sensitivity_l2
-from transfer_invariance.core.probe import representations
+from transfer_invariance.core.invariance import (
+    pair_representations,
+    sensitivity_cosine,
+    sensitivity_l2,
+)
 from transfer_invariance.core.tracking import log_metrics, nested_run, run_name, scope
 from transfer_invariance.core.training import resolve_device
 from transfer_invariance.datasets.atomic import save_tensors
@@ -116,16 +119,15 @@ def sensitivities(
 ) -> list[dict[str, Any]]:
     """The scores (``pair_scores``) of ``representation`` on every pair set (named
     ``<kind>__<type>``, keyed by image size) at ``image_size``: one row per set. Both members of
-    a set go through the network together, in batches of ``invariance.batch_size``."""
+    a set go through the network in batches of ``invariance.batch_size``."""
     device = resolve_device(invariance.device)
     rows = []
     for name, by_size in pair_sets.items():
         pairs = by_size[f"size_{image_size}"]
         n = int(pairs["a"]["images"].shape[0])
-        both = torch.cat([pairs["a"]["images"], pairs["b"]["images"]])
-        reps = representations(representation, both, invariance.batch_size, device).cpu()
+        a, b = pair_representations(representation, pairs, invariance.batch_size, device)
         kind, _, transformation = name.partition("__")
-        scores = pair_scores(reps[:n], reps[n:], invariance.n_random_pairs, seed)
+        scores = pair_scores(a.cpu(), b.cpu(), invariance.n_random_pairs, seed)
         rows.append(
             {"kind": kind, "transformation": transformation, **scores, "n_pairs": n}
             | {"image_size": image_size}

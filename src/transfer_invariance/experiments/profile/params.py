@@ -128,15 +128,7 @@ class ModelParams(Block):
         """The project checkpoint to measure: seed ``seed`` of a namespace's stored checkpoints,
         or the file ``checkpoint_file``."""
         if self.checkpoint_file:
-            file = Path(self.checkpoint_file)
-            if not file.is_file():
-                raise FileNotFoundError(f"checkpoint file '{file}' does not exist")
-            try:
-                return torch.load(file, map_location="cpu", weights_only=True)
-            except Exception as err:  # torch raises many kinds for truncated or foreign files
-                raise ValueError(
-                    f"checkpoint file '{file}' cannot be read ({type(err).__name__})"
-                ) from None
+            return networks.read_torch_file(self.checkpoint_file, "checkpoint file")
         if checkpoints is None:
             raise ValueError(f"the checkpoints of {self.checkpoint} were not given")
         key = seed_key(self.seed)
