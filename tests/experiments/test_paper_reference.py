@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -62,3 +64,83 @@ def test_cells_beside_the_paper_show_one_seed_without_a_spread():
     assert one.loc["x", "a"] == "50.0 (paper ~100)" and one.loc["y", "a"] == "(paper 15)"
     two = paper.beside(mean, mean * 0, theirs, "{:.1f}", "{:.0f}", labels={"a": "paper C"})
     assert two.loc["x", "a"] == "50.0 ± 0.0 (paper C 100)"  # a measured spread of 0
+
+
+def _paper_parameters() -> dict:
+    from kedro.config import OmegaConfigLoader
+
+    from transfer_invariance import settings
+
+    conf = Path(__file__).resolve().parents[2] / "conf"
+    loader = OmegaConfigLoader(conf_source=str(conf), env="paper", **settings.CONFIG_LOADER_ARGS)
+    return loader["parameters"]
+
+
+def _paper_run_sizes() -> dict[str, tuple[dict, dict]]:
+    """Each experiment's sizes as its report computes them from ``--env paper``'s parameters."""
+    from transfer_invariance.experiments.harm import params as harm_params
+    from transfer_invariance.experiments.harm import report as harm
+    from transfer_invariance.experiments.importance import params as importance_params
+    from transfer_invariance.experiments.importance import report as importance
+    from transfer_invariance.experiments.mismatch import params as mismatch_params
+    from transfer_invariance.experiments.mismatch import report as mismatch
+    from transfer_invariance.experiments.transfer import params as transfer_params
+    from transfer_invariance.experiments.transfer import report as transfer
+    from transfer_invariance.pipelines.params import InvarianceParams, ProbeParams, TrainingParams
+
+    p = _paper_parameters()
+    h, i, m, t = p["harm"], p["importance"], p["mismatch"], p["transfer"]
+    grid = importance_params.GridParams(**i["grid"])
+    mismatch_grid = mismatch_params.GridParams(**m["grid"])
+    return {
+        "harm": (
+            paper.HARM_SIZES,
+            harm.run_size(
+                len(h["seeds"]),
+                harm_params.HarmDataParams(**h["data"]),
+                TrainingParams(**h["training"]),
+                ProbeParams(**h["probe"]),
+                InvarianceParams(**h["invariance"]),
+            ),
+        ),
+        "importance": (
+            paper.IMPORTANCE_SIZES,
+            importance.run_size(
+                len(i["seeds"]),
+                grid,
+                ProbeParams(**i["probe"]),
+                tuple(TrainingParams(**i["training"][a]) for a in grid.values("arch")),
+                importance_params.ImportanceDataParams(**i["data"]),
+            ),
+        ),
+        "mismatch": (
+            paper.MISMATCH_SIZES,
+            mismatch.run_size(
+                len(m["seeds"]),
+                mismatch_grid.n_types,
+                mismatch_params.MismatchDataParams(**m["data"]),
+                TrainingParams(**m["training"]),
+                ProbeParams(**m["probe"]),
+            ),
+        ),
+        "transfer": (
+            paper.TRANSFER_SIZES,
+            transfer.run_size(
+                len(t["seeds"]),
+                transfer_params.GridParams(**t["grid"]),
+                transfer_params.TransferDataParams(**t["data"]),
+                TrainingParams(**t["training"]),
+                InvarianceParams(**t["invariance"]),
+            ),
+        ),
+    }
+
+
+@pytest.mark.parametrize("experiment", ["harm", "importance", "mismatch", "transfer"])
+def test_the_paper_environment_is_reported_at_the_papers_size(experiment):
+    """The paper's sizes written in ``paper_reference`` are those ``--env paper`` runs: its
+    report says "The paper's size", not a reduced one."""
+    sizes, ours = _paper_run_sizes()[experiment]
+    differ = {k: (ours[k], s.paper) for k, s in sizes.items() if ours[k] != s.paper}
+    assert differ == {}, f"{experiment}: conf/paper vs paper_reference (ours, paper): {differ}"
+    assert paper.size_line(sizes, ours).startswith("**The paper's size**")

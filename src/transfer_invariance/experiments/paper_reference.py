@@ -175,7 +175,8 @@ FIGURE3: Final = PaperTable(
 FIGURE4: Final = PaperTable(
     title="Figure 4 (Section 5.2): ResNet-18 transfer accuracy by pretraining set T_k (rows) and "
     "target T_j (columns); nested sets of 1..8 transformations drawn from the 18; 30 classes, 50k "
-    "training samples, 100 pretraining epochs, 200 linear-probe epochs, 10 seeds (read from the "
+    "training samples, 100 pretraining epochs (as the figure is described; Appendix B's text "
+    "says 50, which conf/paper runs), 200 linear-probe epochs, 10 seeds (read from the "
     "plot, about +-0.01; (~1.0): the line is hidden under others at the top)",
     rows=tuple(f"T{k}" for k in range(1, 9)),
     columns=tuple(f"T{k}" for k in range(1, 9)),

@@ -102,6 +102,26 @@ def plot_relevance(metrics: pd.DataFrame) -> tuple[Figure, str]:
 # ------------------------------------------------------------------------------------- Table 1
 
 
+def run_size(
+    n_seeds: int,
+    data: HarmDataParams,
+    training: TrainingParams,
+    probe: ProbeParams,
+    invariance: InvarianceParams,
+) -> dict[str, int | float | str]:
+    """This run's value of every size of ``paper_reference.HARM_SIZES``."""
+    return {
+        "seeds": n_seeds,
+        "c_source": C_SOURCES[data.c_source],
+        "n_train": data.n_train,
+        "n_test": data.n_test,
+        "object_size": data.object_size,
+        "n_pairs": data.n_pairs,
+        "n_random_pairs": invariance.n_random_pairs,
+        **paper.recipe_size(training, probe),
+    }
+
+
 def table1(
     probe_metrics: pd.DataFrame,
     sensitivity: pd.DataFrame,
@@ -138,16 +158,7 @@ def table1(
     table = pd.concat([acc_mean, sens_mean], axis=1)
     table_sd = pd.concat([acc_sd, sens_sd], axis=1)
     csv = long_table(table, table_sd, "value").rename(columns={"level_1": "column"})
-    ours = {
-        "seeds": n_seeds,
-        "c_source": C_SOURCES[data.c_source],
-        "n_train": data.n_train,
-        "n_test": data.n_test,
-        "object_size": data.object_size,
-        "n_pairs": data.n_pairs,
-        "n_random_pairs": invariance.n_random_pairs,
-        **paper.recipe_size(training, probe),
-    }
+    ours = run_size(n_seeds, data, training, probe, invariance)
     theirs = paper.TABLE1.means(100)  # accuracies in %, like ours
     theirs[list(sens_mean.columns)] = paper.TABLE1.means()[list(sens_mean.columns)]
     spread = paper.TABLE1.sds()

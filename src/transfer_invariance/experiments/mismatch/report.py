@@ -67,6 +67,23 @@ def _label(name: str) -> str:
     return name.upper()  # t3 -> T3
 
 
+def run_size(
+    n_seeds: int,
+    n_types: int,
+    data: MismatchDataParams,
+    training: TrainingParams,
+    probe: ProbeParams,
+) -> dict[str, int | float | str]:
+    """This run's value of every size of ``paper_reference.MISMATCH_SIZES``."""
+    return {
+        "seeds": n_seeds,
+        "n_types": n_types,
+        "n_train": data.pretraining.n_train,
+        "target_n_train": data.target.n_train,
+        **paper.recipe_size(training, probe),
+    }
+
+
 def accuracy_table(
     probe_metrics: pd.DataFrame,
     pretrain_metrics: pd.DataFrame,
@@ -119,14 +136,7 @@ def accuracy_table(
         + ("; it has 8 sets, none beyond T8" if len(labels) > 8 else "")
         + "; `experiments/paper_reference.py` says where its numbers come from).\n\n"
         + paper.size_line(
-            paper.MISMATCH_SIZES,
-            {
-                "seeds": n_seeds,
-                "n_types": len(labels),
-                "n_train": data.pretraining.n_train,
-                "target_n_train": data.target.n_train,
-                **paper.recipe_size(training, probe),
-            },
+            paper.MISMATCH_SIZES, run_size(n_seeds, len(labels), data, training, probe)
         )
         + "\n"
         + markdown_table(

@@ -100,6 +100,27 @@ def paper_table2(family: str, kinds: list[str]) -> pd.DataFrame:
     return out
 
 
+def run_size(
+    n_seeds: int,
+    grid: GridParams,
+    data: TransferDataParams,
+    training: TrainingParams,
+    invariance: InvarianceParams,
+) -> dict[str, int | float | str]:
+    """This run's value of every size of ``paper_reference.TRANSFER_SIZES``."""
+    return {
+        "seeds": n_seeds,
+        "types": len(grid.types),
+        "real_world": ", ".join(
+            "scene stand-in" if r == "scenes" else KIND_NAMES[r] for r in grid.real_world
+        ),
+        "n_train": data.n_train,
+        "n_pairs": data.n_pairs,
+        "n_random_pairs": invariance.n_random_pairs,
+        **paper.recipe_size(training),
+    }
+
+
 def table2(
     sensitivity: pd.DataFrame,
     pretraining: pd.DataFrame,
@@ -146,20 +167,7 @@ def table2(
         f"{paper.TABLE2.sds().min().min():.2f} to {paper.TABLE2.sds().max().max():.2f}"
         + "".join(f"; {line}" for line in stand_ins)
         + "; `experiments/paper_reference.py` says where its numbers come from).\n\n"
-        + paper.size_line(
-            paper.TRANSFER_SIZES,
-            {
-                "seeds": n_seeds,
-                "types": len(grid.types),
-                "real_world": ", ".join(
-                    "scene stand-in" if r == "scenes" else KIND_NAMES[r] for r in grid.real_world
-                ),
-                "n_train": data.n_train,
-                "n_pairs": data.n_pairs,
-                "n_random_pairs": invariance.n_random_pairs,
-                **paper.recipe_size(training),
-            },
-        )
+        + paper.size_line(paper.TRANSFER_SIZES, run_size(n_seeds, grid, data, training, invariance))
         + "\n"
         + "".join(
             f"**{FAMILY_NAMES[f]} models** (pretrained on "
